@@ -1,0 +1,101 @@
+"""Reads of people and companies, scoped through the leads a user may see."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from leadwerk.accounts.selectors import user_sees_everything
+from leadwerk.leads.selectors import lead_scope
+
+from .models import Company, Person
+from .normalization import email_key
+
+
+def person_scope(*, user) -> QuerySet[Person]:
+    if not user.is_authenticated or not user.is_active:
+        return Person.objects.none()
+    if user_sees_everything(user):
+        return Person.objects.all()
+    return Person.objects.filter(Exists(lead_scope(user=user).filter(person_id=OuterRef("pk"))))
+
+
+def company_scope(*, user) -> QuerySet[Company]:
+    if not user.is_authenticated or not user.is_active:
+        return Company.objects.none()
+    if user_sees_everything(user):
+        return Company.objects.all()
+    return Company.objects.filter(Exists(lead_scope(user=user).filter(company_id=OuterRef("pk"))))
+
+
+def person_list(*, user, q: str = "", company_uuid=None) -> QuerySet[Person]:
+    qs = person_scope(user=user).select_related("company").annotate(lead_count=Count("leads"))
+    for word in q.split()[:5]:
+        qs = qs.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email_normalized__icontains=word.casefold())
+            | Q(company__name__icontains=word)
+        )
+    if company_uuid:
+        qs = qs.filter(company__uuid=company_uuid)
+    return qs.order_by("last_name", "first_name", "id")
+
+
+def person_get(*, user, uuid) -> Person | None:
+    return person_scope(user=user).select_related("company").filter(uuid=uuid).first()
+
+
+def person_find_by_email(*, user, email: str) -> Person | None:
+    """The person with this e-mail (normalised), if the user may see them."""
+    key = email_key(email)
+    if not key:
+        return None
+    return (
+        person_scope(user=user)
+        .select_related("company")
+        .annotate(lead_count=Count("leads"))
+        .filter(email_normalized=key)
+        .first()
+    )
+
+
+def company_list(*, user, q: str = "") -> QuerySet[Company]:
+    qs = company_scope(user=user).annotate(
+        person_count=Count("persons", distinct=True), lead_count=Count("leads", distinct=True)
+    )
+    for word in q.split()[:5]:
+        qs = qs.filter(
+            Q(name__icontains=word) | Q(domain__icontains=word) | Q(city__icontains=word)
+        )
+    return qs.order_by("name", "id")
+
+
+def company_get(*, user, uuid) -> Company | None:
+    return company_scope(user=user).filter(uuid=uuid).first()
+
+
+def person_lead_uuids(*, user, person: Person) -> list:
+    """Public ids of the person's leads that ``user`` may see, newest first."""
+    return list(
+        lead_scope(user=user)
+        .filter(person=person)
+        .order_by("-created_at")
+        .values_list("uuid", flat=True)
+    )
+
+
+def company_related_uuids(*, user, company: Company) -> tuple[list, list]:
+    """Public ids of the company's persons and leads that ``user`` may see."""
+    persons = list(
+        person_scope(user=user)
+        .filter(company=company)
+        .order_by("last_name", "first_name")
+        .values_list("uuid", flat=True)
+    )
+    leads = list(
+        lead_scope(user=user)
+        .filter(company=company)
+        .order_by("-created_at")
+        .values_list("uuid", flat=True)
+    )
+    return persons, leads

@@ -1,0 +1,271 @@
+"""Forms for telesales entry, public web forms and lead actions. Field validation is the
+intake contract's (leads.intake), so the UI accepts and refuses what the API does."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from pydantic import ValidationError as PydanticValidationError
+
+from leadwerk.activities.choices import LOGGABLE_TYPES
+from leadwerk.campaigns.models import Campaign, Channel
+from leadwerk.contacts.choices import Language, Salutation
+
+from .choices import Stage
+from .intake import LeadIn
+from .models import WebForm
+
+PERSON_KEYS = (
+    "salutation",
+    "title",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "job_title",
+    "language",
+)
+COMPANY_KEYS = ("name", "website", "industry", "employees", "country", "postal_code", "city")
+COMPANY_FORM_FIELD = {k: f"company_{k}" for k in COMPANY_KEYS}
+
+
+def build_lead_in(cleaned: dict, *, channel: str, campaign: str) -> LeadIn:
+    """Turn cleaned form data into the intake contract (raises pydantic's ValidationError)."""
+    company = None
+    if cleaned.get("company_name"):
+        company = {k: cleaned.get(f) or "" for k, f in COMPANY_FORM_FIELD.items()}
+        company["employees"] = cleaned.get("company_employees") or None
+    return LeadIn.model_validate(
+        {
+            "person": {k: cleaned.get(k) or "" for k in PERSON_KEYS},
+            "company": company,
+            "channel": channel,
+            "campaign": campaign,
+            "product_interest": cleaned.get("product_interest") or "",
+            "message": cleaned.get("message") or "",
+        }
+    )
+
+
+def add_contract_errors(form: forms.Form, exc: PydanticValidationError) -> None:
+    """Attach the contract's errors to the form fields they belong to."""
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"]]
+        field = None
+        if len(loc) >= 2 and loc[0] == "person" and loc[1] in form.fields:
+            field = loc[1]
+        elif len(loc) >= 2 and loc[0] == "company":
+            name = COMPANY_FORM_FIELD.get(loc[1])
+            field = name if name in form.fields else None
+        elif loc and loc[0] in form.fields:
+            field = loc[0]
+        message = error["msg"].removeprefix("Value error, ")
+        form.add_error(field, message)
+
+
+class _LeadFields(forms.Form):
+    salutation = forms.ChoiceField(
+        label=_("Salutation"), choices=Salutation.choices, required=False
+    )
+    title = forms.CharField(label=_("Title"), max_length=40, required=False)
+    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
+    email = forms.CharField(
+        label=_("E-mail"),
+        max_length=254,
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    job_title = forms.CharField(label=_("Job title"), max_length=150, required=False)
+    company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
+    message = forms.CharField(
+        label=_("Message"),
+        max_length=10_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class LeadEntryForm(_LeadFields):
+    """Telesales: everything on one keyboard-friendly page."""
+
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices, required=False)
+    company_website = forms.CharField(label=_("Website"), max_length=200, required=False)
+    company_industry = forms.CharField(label=_("Industry"), max_length=100, required=False)
+    company_employees = forms.CharField(label=_("Employees"), max_length=12, required=False)
+    company_country = forms.CharField(
+        label=_("Country"), max_length=60, required=False, initial="DE"
+    )
+    company_postal_code = forms.CharField(label=_("Postal code"), max_length=12, required=False)
+    company_city = forms.CharField(label=_("City"), max_length=100, required=False)
+    channel = forms.ModelChoiceField(
+        label=_("Channel"), queryset=Channel.objects.none(), to_field_name="slug"
+    )
+    campaign = forms.ModelChoiceField(
+        label=_("Campaign"), queryset=Campaign.objects.none(), required=False, to_field_name="slug"
+    )
+    product_interest = forms.CharField(label=_("Product interest"), max_length=200, required=False)
+
+    field_order = [
+        "email",
+        "salutation",
+        "title",
+        "first_name",
+        "last_name",
+        "phone",
+        "job_title",
+        "language",
+        "company_name",
+        "company_website",
+        "company_industry",
+        "company_employees",
+        "company_country",
+        "company_postal_code",
+        "company_city",
+        "channel",
+        "campaign",
+        "product_interest",
+        "message",
+    ]
+
+    PERSON_GROUP = (
+        "salutation",
+        "title",
+        "first_name",
+        "last_name",
+        "phone",
+        "job_title",
+        "language",
+    )
+    INQUIRY_GROUP = ("channel", "campaign", "product_interest")
+
+    def _group(self, names) -> list:
+        return [self[name] for name in names]
+
+    @property
+    def person_fields(self) -> list:
+        return self._group(self.PERSON_GROUP)
+
+    @property
+    def company_fields(self) -> list:
+        return self._group(n for n in self.fields if n.startswith("company_"))
+
+    @property
+    def inquiry_fields(self) -> list:
+        return self._group(self.INQUIRY_GROUP)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].queryset = Channel.objects.filter(is_active=True)
+        self.fields["campaign"].queryset = Campaign.objects.filter(is_active=True).select_related(
+            "channel"
+        )
+        self.lead_in: LeadIn | None = None
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.lead_in = build_lead_in(
+                cleaned,
+                channel=cleaned["channel"].slug,
+                campaign=cleaned["campaign"].slug if cleaned.get("campaign") else "",
+            )
+        except PydanticValidationError as exc:
+            add_contract_errors(self, exc)
+        return cleaned
+
+
+class PublicLeadForm(_LeadFields):
+    """A web form on a company website. Which optional fields show is set per WebForm."""
+
+    # Honeypot: hidden from people by CSS, filled in by bots.
+    homepage = forms.CharField(required=False, label=_("Leave this field empty"))
+    token = forms.CharField(widget=forms.HiddenInput)
+    page = forms.CharField(widget=forms.HiddenInput, required=False, max_length=500)
+
+    def __init__(self, *args, webform: WebForm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.webform = webform
+        self.lead_in: LeadIn | None = None
+        self.fields["email"].required = True
+        self.fields["last_name"].required = True
+        self.fields["first_name"].required = True
+        for flag, name in (
+            ("ask_phone", "phone"),
+            ("ask_company", "company_name"),
+            ("ask_job_title", "job_title"),
+            ("ask_message", "message"),
+        ):
+            if not getattr(webform, flag):
+                del self.fields[name]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.lead_in = build_lead_in(
+                {**cleaned, "product_interest": self.webform.product_interest},
+                channel=self.webform.channel.slug,
+                campaign=self.webform.campaign.slug if self.webform.campaign_id else "",
+            )
+        except PydanticValidationError as exc:
+            add_contract_errors(self, exc)
+        return cleaned
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(label=_("Move to"), choices=Stage.choices)
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class LogActivityForm(forms.Form):
+    type = forms.ChoiceField(label=_("Type"), choices=[(t.value, t.label) for t in LOGGABLE_TYPES])
+    subject = forms.CharField(label=_("Subject"), max_length=300)
+    body = forms.CharField(
+        label=_("Notes"),
+        max_length=10_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class WebFormForm(forms.ModelForm):
+    class Meta:
+        model = WebForm
+        fields = [
+            "name",
+            "channel",
+            "campaign",
+            "language",
+            "product_interest",
+            "ask_phone",
+            "ask_company",
+            "ask_job_title",
+            "ask_message",
+            "thank_you_text",
+            "is_active",
+        ]
+        widgets = {
+            "language": forms.Select(
+                choices=[("", _("Visitor's browser")), ("de", "Deutsch"), ("en", "English")]
+            ),
+            "thank_you_text": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        campaign, channel = cleaned.get("campaign"), cleaned.get("channel")
+        if campaign and channel and campaign.channel_id != channel.id:
+            self.add_error("campaign", _("This campaign belongs to another channel."))
+        return cleaned
