@@ -52,10 +52,13 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(f"unknown user '{user}'")
         text = _read_text(file)
+        first_line = text.split("\n", 1)[0]
         try:
             dialect = csv.Sniffer().sniff(text[:10_000], delimiters=",;\t")
         except csv.Error:
-            raise CommandError(f"{file}: not a CSV table (no , ; or tab separator found)") from None
+            if any(sep in first_line for sep in ",;\t"):
+                raise CommandError(f"{file}: not a CSV table (rows do not line up)") from None
+            dialect = csv.excel  # a single column
         reader = csv.reader(io.StringIO(text), dialect)
         header = next(reader, None)
         if not header:
