@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "leadwerk.campaigns",
     "leadwerk.leads",
     "leadwerk.activities",
+    "leadwerk.routing",
     "leadwerk.demo",
 ]
 if env_bool("LEADWERK_BENCH", False):

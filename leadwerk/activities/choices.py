@@ -20,6 +20,7 @@ class ActivityType(models.TextChoices):
     EMAIL_CLICK = "email_click", _("E-mail link clicked")
     STAGE_CHANGE = "stage_change", _("Stage change")
     ASSIGNMENT = "assignment", _("Assignment")
+    SLA = "sla", _("Response time")
     UPDATE = "update", _("Data changed")
 
 
