@@ -1,0 +1,74 @@
+"""Loading business calendars from the database into :class:`BusinessClock` objects."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from .business_calendar import OFFICE_HOURS, BusinessClock, CalendarSpec
+from .models import BusinessCalendar, TeamCalendar
+
+
+def calendar_default() -> BusinessCalendar | None:
+    return BusinessCalendar.objects.filter(is_default=True).first()
+
+
+def _spec(calendar: BusinessCalendar, hours, holidays) -> CalendarSpec:
+    by_day: dict[int, list] = defaultdict(list)
+    for h in hours:
+        by_day[h.weekday].append((h.starts_at, h.ends_at))
+    return CalendarSpec(
+        time_zone=calendar.time_zone,
+        hours={d: tuple(sorted(v)) for d, v in by_day.items()},
+        country=calendar.country,
+        subdivision=calendar.subdivision,
+        company_holidays=frozenset(h.date for h in holidays),
+    )
+
+
+def calendar_clocks(calendar_ids: Iterable[int]) -> dict[int, BusinessClock]:
+    """Clocks for several calendars in three queries."""
+    ids = {i for i in calendar_ids if i is not None}
+    if not ids:
+        return {}
+    calendars = BusinessCalendar.objects.filter(pk__in=ids).prefetch_related(
+        "hours", "company_holidays"
+    )
+    return {
+        c.pk: BusinessClock(_spec(c, c.hours.all(), c.company_holidays.all())) for c in calendars
+    }
+
+
+def calendar_clock(calendar: BusinessCalendar | None) -> BusinessClock:
+    """The clock of ``calendar``; of the default calendar when None; Monday to Friday 8–17
+    with Germany's nationwide holidays when there is no calendar at all."""
+    if calendar is None:
+        calendar = calendar_default()
+    if calendar is None:
+        return BusinessClock(CalendarSpec(hours=OFFICE_HOURS))
+    return calendar_clocks([calendar.pk])[calendar.pk]
+
+
+def team_calendar_id(team_id: int | None) -> int | None:
+    if team_id is None:
+        return None
+    return (
+        TeamCalendar.objects.filter(team_id=team_id).values_list("calendar_id", flat=True).first()
+    )
+
+
+def calendar_for(*, pool=None, user=None) -> BusinessCalendar | None:
+    """The calendar that applies: the pool's, else the user's team's, else the pool team's,
+    else the default calendar."""
+    if pool is not None and pool.calendar_id:
+        return pool.calendar
+    for team_id in (getattr(user, "team_id", None), getattr(pool, "team_id", None)):
+        cal_id = team_calendar_id(team_id)
+        if cal_id:
+            return BusinessCalendar.objects.get(pk=cal_id)
+    return calendar_default()
+
+
+def local(at: datetime, clock: BusinessClock) -> datetime:
+    return at.astimezone(clock.zone)
