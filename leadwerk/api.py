@@ -11,6 +11,7 @@ from leadwerk.campaigns.api import router as campaigns_router
 from leadwerk.contacts.api import router as contacts_router
 from leadwerk.errors import Conflict, DomainValidationError
 from leadwerk.leads.api import router as leads_router
+from leadwerk.routing.api import router as routing_router
 
 api = NinjaAPI(
     title="Leadwerk API",
@@ -23,6 +24,7 @@ api = NinjaAPI(
 api.add_router("", leads_router)
 api.add_router("", contacts_router)
 api.add_router("", campaigns_router)
+api.add_router("", routing_router)
 
 
 def _loc(loc) -> list:

@@ -24,7 +24,7 @@ from .choices import (
     Weekday,
 )
 
-# --- business calendars -----------------------------------------------------------------
+# --- business calendars ----------------------------------------------------------------------
 
 
 class BusinessCalendar(models.Model):
@@ -121,7 +121,7 @@ class TeamCalendar(models.Model):
         return f"{self.team} · {self.calendar}"
 
 
-# --- pools, members, absences -------------------------------------------------------------
+# --- pools, members, absences ----------------------------------------------------------------
 
 
 class Pool(models.Model):
@@ -246,7 +246,7 @@ class Absence(models.Model):
         return f"{self.user}: {self.starts_at:%Y-%m-%d} – {self.ends_at:%Y-%m-%d}"
 
 
-# --- rules ----------------------------------------------------------------------------------
+# --- rules -----------------------------------------------------------------------------------
 
 
 class RoutingRule(models.Model):
@@ -357,7 +357,7 @@ class CustomerAccount(models.Model):
         return str(self.company)
 
 
-# --- assignments and the fairness ledger ----------------------------------------------------
+# --- assignments and the fairness ledger -----------------------------------------------------
 
 
 class Assignment(models.Model):
@@ -451,7 +451,7 @@ class UnassignedLead(models.Model):
         return f"{self.lead_id} since {self.entered_at:%Y-%m-%d %H:%M}"
 
 
-# --- accept, reject, return -----------------------------------------------------------------
+# --- accept, reject, return ------------------------------------------------------------------
 
 
 class RejectionReason(models.Model):
@@ -514,7 +514,7 @@ class LeadRejection(models.Model):
         return f"{self.lead_id} {self.kind}"
 
 
-# --- response-time SLA ------------------------------------------------------------------------
+# --- response-time SLA -----------------------------------------------------------------------
 
 
 class SlaPolicy(models.Model):
@@ -612,7 +612,7 @@ class SlaTimer(models.Model):
         return f"{self.lead_id} due {self.due_at:%Y-%m-%d %H:%M}"
 
 
-# --- in-app notifications ---------------------------------------------------------------------
+# --- in-app notifications --------------------------------------------------------------------
 
 
 class Notification(models.Model):

@@ -240,6 +240,11 @@ def _queue(
 ) -> UnassignedLead:
     """Put a lead nobody can take into the visible unassigned queue and alert the managers."""
     first_time = entry is None
+    teams = [p.team for p in decision.alert_pools if p.team_id]
+    if lead.team_id is None and teams:
+        # The team whose pool should have taken the lead owns the problem (and sees it).
+        lead.team = teams[0]
+        lead.save(update_fields=["team", "updated_at"])
     if entry is None:
         entry = UnassignedLead.objects.create(
             lead=lead, trigger=trigger, entered_at=now, reasons=decision.trail()
