@@ -139,7 +139,7 @@ def sla_response_recorded(*, lead: Lead, at: datetime) -> None:
     """Stop the running clocks of a lead at its first real response (called by
     ``lead_log_activity`` inside its transaction)."""
     timers = list(
-        SlaTimer.objects.select_for_update()
+        SlaTimer.objects.select_for_update(of=("self",))
         .filter(lead=lead, state=TimerState.RUNNING)
         .select_related("calendar")
     )
