@@ -271,10 +271,11 @@ def waiting_now(*, user, limit: int = 500, now: datetime | None = None) -> list[
     )
     timers = [t for t in timers if t.lead.owner_id == t.owner_id]
     clocks = calendar_clocks(t.calendar_id for t in timers)
-    fallback = calendar_clock(None)
     result = []
     for t in timers:
-        clock = clocks.get(t.calendar_id, fallback)
+        clock = clocks.get(t.calendar_id)
+        if clock is None:  # the clock's calendar was deleted: the default one
+            clock = clocks.setdefault(t.calendar_id, calendar_clock(None))
         if t.due_at > now:
             left = clock.minutes_between(now, t.due_at)
         else:

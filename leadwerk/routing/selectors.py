@@ -195,6 +195,18 @@ def unassigned_queue(*, user) -> list[dict]:
     return rows
 
 
+def unassigned_count(*, user) -> int:
+    """How many leads wait in ``user``'s view of the unassigned queue (the nav badge)."""
+    visible = lead_scope(user=user)
+    queued = UnassignedLead.objects.filter(
+        resolved_at__isnull=True, lead__in=visible, lead__owner__isnull=True
+    )
+    strays = visible.filter(stage=Stage.MQL, owner__isnull=True).exclude(
+        pk__in=UnassignedLead.objects.filter(resolved_at__isnull=True).values("lead")
+    )
+    return queued.count() + strays.count()
+
+
 def rejection_list(
     *, start: datetime | None = None, end: datetime | None = None
 ) -> QuerySet[LeadRejection]:
