@@ -27,6 +27,7 @@ class CalendarError(ValueError):
     """The calendar cannot answer: no working time ahead, unknown zone or region."""
 
 
+@lru_cache(maxsize=1)
 def supported_regions() -> dict[str, tuple[str, ...]]:
     """Country code -> its subdivisions, as far as the ``holidays`` package knows them."""
     return {code: tuple(subs) for code, subs in holidays.list_supported_countries().items()}

@@ -9,6 +9,8 @@ from datetime import datetime
 from .business_calendar import OFFICE_HOURS, BusinessClock, CalendarSpec
 from .models import BusinessCalendar, TeamCalendar
 
+_OFFICE = BusinessClock(CalendarSpec(hours=OFFICE_HOURS))
+
 
 def calendar_default() -> BusinessCalendar | None:
     return BusinessCalendar.objects.filter(is_default=True).first()
@@ -27,16 +29,31 @@ def _spec(calendar: BusinessCalendar, hours, holidays) -> CalendarSpec:
     )
 
 
+# Clocks per process, keyed by calendar and version: a calendar's hours and holidays change
+# only through ``calendar_save``, which bumps ``updated_at``, so a stale clock is never used.
+_CLOCKS: dict[tuple[int, datetime], BusinessClock] = {}
+_CLOCKS_MAX = 256
+
+
 def calendar_clocks(calendar_ids: Iterable[int]) -> dict[int, BusinessClock]:
-    """Clocks for several calendars in three queries."""
+    """Clocks for several calendars: one query, three more for calendars not seen before."""
     ids = {i for i in calendar_ids if i is not None}
     if not ids:
         return {}
-    calendars = BusinessCalendar.objects.filter(pk__in=ids).prefetch_related(
-        "hours", "company_holidays"
-    )
+    versions = dict(BusinessCalendar.objects.filter(pk__in=ids).values_list("pk", "updated_at"))
+    missing = [pk for pk, version in versions.items() if (pk, version) not in _CLOCKS]
+    if missing:
+        if len(_CLOCKS) > _CLOCKS_MAX:
+            _CLOCKS.clear()
+        calendars = BusinessCalendar.objects.filter(pk__in=missing).prefetch_related(
+            "hours", "company_holidays"
+        )
+        for c in calendars:
+            _CLOCKS[(c.pk, c.updated_at)] = BusinessClock(
+                _spec(c, c.hours.all(), c.company_holidays.all())
+            )
     return {
-        c.pk: BusinessClock(_spec(c, c.hours.all(), c.company_holidays.all())) for c in calendars
+        pk: _CLOCKS[(pk, version)] for pk, version in versions.items() if (pk, version) in _CLOCKS
     }
 
 
@@ -46,8 +63,8 @@ def calendar_clock(calendar: BusinessCalendar | None) -> BusinessClock:
     if calendar is None:
         calendar = calendar_default()
     if calendar is None:
-        return BusinessClock(CalendarSpec(hours=OFFICE_HOURS))
-    return calendar_clocks([calendar.pk])[calendar.pk]
+        return _OFFICE
+    return calendar_clocks([calendar.pk]).get(calendar.pk) or _OFFICE
 
 
 def team_calendar_id(team_id: int | None) -> int | None:

@@ -56,7 +56,7 @@ class Attempt:
 
 @dataclass
 class PoolOutcome:
-    member: PoolMember | None
+    user: object | None  # the chosen member's user
     pick: Pick | None
     detail: str
     retry_at: datetime | None = None
@@ -145,11 +145,13 @@ def pool_pick(
     exclude_user_ids: Collection[int] = (),
 ) -> PoolOutcome:
     """The fairest available member of ``pool`` for a lead of ``quality``."""
-    members = list(
-        PoolMember.objects.filter(pool=pool, is_active=True, user__is_active=True).select_related(
-            "user"
-        )
-    )
+    # Plain rows, not model instances: this runs on every assignment, for every member.
+    members = [
+        _Seat(*row)
+        for row in PoolMember.objects.filter(
+            pool=pool, is_active=True, user__is_active=True
+        ).values_list("pk", "user_id", "user__uuid", "share", "capacity", "calendar_id")
+    ]
     if not members:
         return PoolOutcome(None, None, "the pool has no active members")
     user_ids = [m.user_id for m in members]
@@ -165,35 +167,32 @@ def pool_pick(
     totals = ledger_totals(pool, start=horizon_start(pool, now), end=None)
     states = {
         m.user_id: MemberState(
-            key=str(m.user.uuid),
+            key=str(m.user_uuid),
             share=float(m.share),
             count=totals.get(m.user_id, (0.0, 0.0))[0],
             quality=totals.get(m.user_id, (0.0, 0.0))[1],
         )
         for m in members
     }
-    unavailable: dict[str, str] = {}
+    why: dict[int, str] = {}
     absent = absences_now(user_ids, now)
     loads = open_lead_counts(user_ids)
-    available: list[PoolMember] = []
+    available: list[_Seat] = []
     for m in members:
-        name = str(m.user)
         if m.user_id in exclude_user_ids:
-            unavailable[name] = "excluded"
+            why[m.user_id] = "excluded"
         elif m.user_id in absent:
-            unavailable[name] = f"absent until {_local(absent[m.user_id])}"
+            why[m.user_id] = f"absent until {_local(absent[m.user_id])}"
         elif m.capacity is not None and loads.get(m.user_id, 0) >= m.capacity:
-            unavailable[name] = f"full ({loads.get(m.user_id, 0)} of {m.capacity} open leads)"
+            why[m.user_id] = f"full ({loads.get(m.user_id, 0)} of {m.capacity} open leads)"
         else:
             available.append(m)
+    unavailable = _named(why)
     if not available:
         retry = min(absent.values()) if absent else None
+        detail = "; ".join(f"{k}: {v}" for k, v in sorted(unavailable.items()))
         return PoolOutcome(
-            None,
-            None,
-            "nobody available: " + "; ".join(f"{k}: {v}" for k, v in sorted(unavailable.items())),
-            retry_at=retry,
-            unavailable=unavailable,
+            None, None, f"nobody available: {detail}", retry_at=retry, unavailable=unavailable
         )
     available = _soonest_working(available, pool=pool, now=now)
     pick = fair_pick(
@@ -203,15 +202,34 @@ def pool_pick(
         lead_key=lead_key,
     )
     chosen = next(m for m in available if states[m.user_id].key == pick.key)
+    user = get_user_model().objects.select_related("team", "partner").get(pk=chosen.user_id)
     return PoolOutcome(
-        chosen,
+        user,
         pick,
         f"fairest of {len(pick.candidates)} level on count among {len(available)} available",
         unavailable=unavailable,
     )
 
 
-def _soonest_working(members: list[PoolMember], *, pool: Pool, now: datetime) -> list[PoolMember]:
+@dataclass(frozen=True)
+class _Seat:
+    pk: int
+    user_id: int
+    user_uuid: object
+    share: object
+    capacity: int | None
+    calendar_id: int | None
+
+
+def _named(why: dict[int, str]) -> dict[str, str]:
+    """User id -> reason, as display name -> reason (one query, only when needed)."""
+    if not why:
+        return {}
+    users = get_user_model().objects.filter(pk__in=why)
+    return {str(u): why[u.pk] for u in users}
+
+
+def _soonest_working(members: list[_Seat], *, pool: Pool, now: datetime) -> list[_Seat]:
     """The members who are at work now, or, outside everyone's hours, who start soonest."""
     team_cal = team_calendar_id(pool.team_id) if pool.team_id else None
     calendar_of = {m.pk: m.calendar_id or pool.calendar_id or team_cal for m in members}
@@ -274,7 +292,7 @@ def routing_decide(
                 lock=lock,
                 exclude_user_ids=exclude_user_ids,
             )
-            if outcome.member is None:
+            if outcome.user is None:
                 attempts.append(Attempt(label, rid, True, False, f"{pool}: {outcome.detail}"))
                 alert_pools.append(pool)
                 if outcome.retry_at and (retry_at is None or outcome.retry_at < retry_at):
@@ -282,7 +300,7 @@ def routing_decide(
                 continue
             attempts.append(Attempt(label, rid, True, True, f"{pool}: {outcome.detail}"))
             return Decision(
-                outcome.member.user, rule, pool, quality, attempts, outcome.pick, None, alert_pools
+                outcome.user, rule, pool, quality, attempts, outcome.pick, None, alert_pools
             )
         if rule.target_type == TargetType.USER:
             user = rule.target_user

@@ -328,7 +328,7 @@ def lead_reassign(*, lead_id: int, timer: SlaTimer, now: datetime) -> Assignment
         lock=True,
         exclude_user_ids={old.user_id},
     )
-    if outcome.member is None:
+    if outcome.user is None:
         _sla_note(
             lead,
             now,
@@ -344,7 +344,7 @@ def lead_reassign(*, lead_id: int, timer: SlaTimer, now: datetime) -> Assignment
     timer.stopped_at = now
     timer.stop_reason = "reassigned"
     timer.save(update_fields=["state", "stopped_at", "stop_reason"])
-    new_user = outcome.member.user
+    new_user = outcome.user
     _sla_note(
         lead,
         now,
