@@ -18,6 +18,7 @@ from pydantic import Field
 
 from leadwerk.accounts.models import Team
 from leadwerk.campaigns.models import Channel
+from leadwerk.contacts.selectors import company_get
 from leadwerk.errors import DomainValidationError, FieldError
 from leadwerk.leads.schemas import MessageOut, ValidationErrorOut, user_ref
 from leadwerk.leads.selectors import lead_get
@@ -36,6 +37,8 @@ from .schemas import (
     AbsenceIn,
     AbsenceOut,
     AcceptIn,
+    AccountIn,
+    AccountOut,
     AssignmentOut,
     CalendarIn,
     CalendarOut,
@@ -821,6 +824,31 @@ def put_channel_policy(request: HttpRequest, slug: str, payload: ChannelPolicyIn
     channel = get_object_or_404(Channel, slug=slug)
     policy = services.channel_policy_set(channel=channel, route_at_intake=payload.route_at_intake)
     return {"channel": channel.slug, "route_at_intake": policy.route_at_intake}
+
+
+@router.put(
+    "/routing/accounts/{company_id}",
+    response={200: AccountOut, **ERRORS},
+    summary="Mark a company as an existing customer with its account owner",
+    description="Leads of existing customers can go to the account owner (rule target "
+    "`account_owner`); without a recorded owner, the owner of the company's latest won lead.",
+)
+def put_account(request: HttpRequest, company_id: UUID, payload: AccountIn):
+    _manager(request)
+    company = company_get(user=request.user, uuid=company_id)
+    if company is None:
+        raise Http404("company not found")
+    account = services.customer_account_set(
+        company=company,
+        owner=_user_by_uuid(payload.owner, ("owner",)),
+        customer_since=payload.customer_since,
+    )
+    return {
+        "company_id": company.uuid,
+        "company": str(company),
+        "owner": user_ref(account.owner),
+        "customer_since": account.customer_since,
+    }
 
 
 # --- answering a lead ------------------------------------------------------------------------

@@ -294,6 +294,18 @@ class ReasonOut(Schema):
     is_active: bool
 
 
+class AccountIn(_In):
+    owner: UUID | None = Field(None, description="The account owner; null: none")
+    customer_since: date | None = None
+
+
+class AccountOut(Schema):
+    company_id: UUID
+    company: str
+    owner: UserRef | None
+    customer_since: date | None
+
+
 class ChannelPolicyIn(_In):
     route_at_intake: bool
 

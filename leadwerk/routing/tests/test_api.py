@@ -339,3 +339,36 @@ def test_routing_a_lead_by_hand(boss, setup, sales_team):
     assert r.json()["assigned_to"]["id"] in {str(u.uuid) for u in setup[1]}
     assert r.json()["trail"][0]["taken"] is True
     assert services.lead_route(lead_id=lead.pk, trigger=Trigger.RETRY).skipped
+
+
+def test_a_manager_records_an_existing_customer_and_its_leads_go_to_the_account_owner(
+    boss, api, setup, django_capture_on_commit_callbacks
+):
+    pool, reps = setup
+    post(
+        boss,
+        "/api/v1/routing/rules",
+        {
+            "name": "Bestandskunden",
+            "conditions": {"existing_customer": True},
+            "target_type": "account_owner",
+        },
+    )
+    customer = company(name="Stammkunde AG")
+    r = post(
+        api,
+        f"/api/v1/routing/accounts/{customer.uuid}",
+        {"owner": str(reps[1].uuid), "customer_since": "2019-04-01"},
+        method="put",
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["owner"]["id"] == str(reps[1].uuid)
+    lead = make_mql(django_capture_on_commit_callbacks, company=customer)
+    assert lead.owner == reps[1]
+    r = post(
+        api,
+        f"/api/v1/routing/accounts/{customer.uuid}",
+        {"owner": "00000000-0000-0000-0000-000000000000"},
+        method="put",
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "owner"]
