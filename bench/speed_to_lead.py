@@ -64,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--service", type=int, default=2000, help="leads for the in-process run")
     p.add_argument("--members", type=int, default=50, help="members of the pool")
     p.add_argument("--database-url", default="", help="postgres://… (default: SQLite)")
-    p.add_argument("--port", type=int, default=8071, help="HTTP port (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8079, help="HTTP port (127.0.0.1)")
     p.add_argument("--smtp-port", type=int, default=2579, help="SMTP port (127.0.0.1)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (as leadwerk run)")
     p.add_argument("--threads", type=int, default=4, help="threads per worker")

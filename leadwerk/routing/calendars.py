@@ -75,16 +75,26 @@ def team_calendar_id(team_id: int | None) -> int | None:
     )
 
 
-def calendar_for(*, pool=None, user=None) -> BusinessCalendar | None:
+def calendar_id_for(*, pool=None, user=None) -> int | None:
     """The calendar that applies: the pool's, else the user's team's, else the pool team's,
-    else the default calendar."""
+    else the default calendar (None: there is no calendar at all)."""
     if pool is not None and pool.calendar_id:
-        return pool.calendar
-    for team_id in (getattr(user, "team_id", None), getattr(pool, "team_id", None)):
-        cal_id = team_calendar_id(team_id)
-        if cal_id:
-            return BusinessCalendar.objects.get(pk=cal_id)
-    return calendar_default()
+        return pool.calendar_id
+    teams = [t for t in (getattr(user, "team_id", None), getattr(pool, "team_id", None)) if t]
+    if teams:
+        found = dict(
+            TeamCalendar.objects.filter(team_id__in=teams).values_list("team_id", "calendar_id")
+        )
+        for team_id in teams:
+            if team_id in found:
+                return found[team_id]
+    return BusinessCalendar.objects.filter(is_default=True).values_list("pk", flat=True).first()
+
+
+def clock_for_id(calendar_id: int | None) -> BusinessClock:
+    if calendar_id is None:
+        return _OFFICE
+    return calendar_clocks([calendar_id]).get(calendar_id) or _OFFICE
 
 
 def local(at: datetime, clock: BusinessClock) -> datetime:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -155,7 +156,7 @@ def pool_pick(
     if not members:
         return PoolOutcome(None, None, "the pool has no active members")
     user_ids = [m.user_id for m in members]
-    if lock:
+    if lock and connection.features.has_select_for_update:
         # Every membership of these users, in one order: parallel assignments that could
         # give a lead to the same person queue here, so capacity and ledger stay exact.
         list(
@@ -231,10 +232,12 @@ def _named(why: dict[int, str]) -> dict[str, str]:
 
 def _soonest_working(members: list[_Seat], *, pool: Pool, now: datetime) -> list[_Seat]:
     """The members who are at work now, or, outside everyone's hours, who start soonest."""
-    team_cal = team_calendar_id(pool.team_id) if pool.team_id else None
+    if not any(m.calendar_id for m in members):
+        return members  # one calendar for all: everyone starts at the same time
+    team_cal = team_calendar_id(pool.team_id) if pool.team_id and not pool.calendar_id else None
     calendar_of = {m.pk: m.calendar_id or pool.calendar_id or team_cal for m in members}
     if len(set(calendar_of.values())) <= 1:
-        return members  # one calendar for all: everyone starts at the same time
+        return members
     clocks = calendar_clocks(calendar_of.values())
     fallback = calendar_clock(None)
     opening = {m.pk: clocks.get(calendar_of[m.pk], fallback).next_open(now) for m in members}

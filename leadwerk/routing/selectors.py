@@ -30,6 +30,9 @@ from .models import (
     UnassignedLead,
 )
 
+# Stages in which a lead without owner is waiting for one (closed or recycled leads are not).
+WAITING_FOR_OWNER = (Stage.NEW, Stage.MQL)
+
 # --- who may do what -------------------------------------------------------------------------
 
 
@@ -167,7 +170,7 @@ def unassigned_queue(*, user) -> list[dict]:
     visible = lead_scope(user=user)
     entries = list(
         UnassignedLead.objects.filter(resolved_at__isnull=True, lead__in=visible)
-        .filter(lead__owner__isnull=True)
+        .filter(lead__owner__isnull=True, lead__stage__in=WAITING_FOR_OWNER)
         .select_related("lead", "lead__person", "lead__company", "lead__channel")
         .order_by("entered_at", "id")
     )
@@ -199,7 +202,10 @@ def unassigned_count(*, user) -> int:
     """How many leads wait in ``user``'s view of the unassigned queue (the nav badge)."""
     visible = lead_scope(user=user)
     queued = UnassignedLead.objects.filter(
-        resolved_at__isnull=True, lead__in=visible, lead__owner__isnull=True
+        resolved_at__isnull=True,
+        lead__in=visible,
+        lead__owner__isnull=True,
+        lead__stage__in=WAITING_FOR_OWNER,
     )
     strays = visible.filter(stage=Stage.MQL, owner__isnull=True).exclude(
         pk__in=UnassignedLead.objects.filter(resolved_at__isnull=True).values("lead")

@@ -20,7 +20,7 @@ from leadwerk.activities.services import activity_record
 from leadwerk.leads.choices import CLOSED_STAGES, Stage
 from leadwerk.leads.models import Lead
 
-from ..calendars import calendar_clock, calendar_for
+from ..calendars import calendar_clock, calendar_id_for, clock_for_id
 from ..choices import DurationUnit, NotificationKind, TimerState, TimerStep
 from ..lead_facts import scoring_facts
 from ..models import Assignment, SlaPolicy, SlaTimer
@@ -75,8 +75,8 @@ def sla_start(
     label = scoring_facts(lead).get("label") or ""
     policy = sla_policy_for(channel_id=lead.channel_id, label=label)
     terms = sla_terms(policy)
-    calendar = calendar_for(pool=assignment.pool, user=assignment.user)
-    clock = calendar_clock(calendar)
+    calendar_id = calendar_id_for(pool=assignment.pool, user=assignment.user)
+    clock = clock_for_id(calendar_id)
     start = min(clock_start, now)
     due = clock.due(start, terms["value"], terms["unit"])
     opened = clock.next_open(start)
@@ -93,7 +93,7 @@ def sla_start(
         owner_id=assignment.user_id,
         policy=policy,
         terms={**terms, "label": label},
-        calendar=calendar,
+        calendar_id=calendar_id,
         started_at=start,
         due_at=due,
         reminder_times=[{"percent": p, "at": at.isoformat()} for p, at in reminders],

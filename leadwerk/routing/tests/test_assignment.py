@@ -377,3 +377,17 @@ def test_leads_through_the_service_are_fairer_than_round_robin_on_the_same_leads
     rr_means = [q / 30 for q in rr]
     assert report.quality_gini * 3 < gini(rr)
     assert report.mean_quality_ratio - 1 < (max(rr_means) / min(rr_means) - 1) / 3
+
+
+def test_a_queued_lead_that_marketing_closes_leaves_the_queue(
+    always_open, admin_user, django_capture_on_commit_callbacks
+):
+    from leadwerk.leads.services import lead_transition
+    from leadwerk.routing.selectors import unassigned_count, unassigned_queue
+
+    lead = make_mql(django_capture_on_commit_callbacks)  # no rules: queued
+    assert [row["lead"] for row in unassigned_queue(user=admin_user)] == [lead]
+    assert unassigned_count(user=admin_user) == 1
+    lead_transition(lead=lead, to_stage=Stage.DISQUALIFIED, actor=admin_user, reason="Spam")
+    assert unassigned_queue(user=admin_user) == []
+    assert unassigned_count(user=admin_user) == 0
