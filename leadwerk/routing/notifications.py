@@ -59,7 +59,7 @@ def notify_user(
     )
     if email:
         transaction.on_commit(
-            partial(notification_email_send, notification_id=notification.pk), robust=True
+            partial(notification_email_send, notification=notification), robust=True
         )
     return notification
 
@@ -70,13 +70,17 @@ def _lead_url(lead) -> str:
     return f"{settings.LEADWERK_BASE_URL}{lead.get_absolute_url()}"
 
 
-def notification_email_send(*, notification_id: int) -> bool:
+def notification_email_send(
+    *, notification_id: int | None = None, notification: Notification | None = None
+) -> bool:
     """Hand one notification to the mail system; schedule a retry when that fails.
+    ``notification`` is the one just created (after commit); retries pass its id.
 
     Returns whether the mail was handed over (now or before)."""
-    notification = (
-        Notification.objects.select_related("user", "lead").filter(pk=notification_id).first()
-    )
+    if notification is None:
+        notification = (
+            Notification.objects.select_related("user", "lead").filter(pk=notification_id).first()
+        )
     if notification is None or notification.emailed_at is not None:
         return notification is not None
     user = notification.user

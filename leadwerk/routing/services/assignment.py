@@ -138,6 +138,7 @@ def _route(
             "trail": decision.trail(),
             "candidates": len(decision.pick.candidates) if decision.pick else None,
         },
+        queued=queued is not None,
     )
     return RouteOutcome(lead, assignment, decision)
 
@@ -156,6 +157,7 @@ def assignment_make(
     clock_start: datetime,
     details: dict | None = None,
     set_owner: bool = True,
+    queued: bool = True,
 ) -> Assignment:
     """Record the hand-over of a locked ``lead`` to ``user`` (inside the caller's
     transaction): owner, team and partner on the lead, the assignment and its ledger line,
@@ -190,7 +192,8 @@ def assignment_make(
             lead=lead,
             assignment=assignment,
         )
-    UnassignedLead.objects.filter(lead=lead, resolved_at__isnull=True).update(resolved_at=now)
+    if queued:
+        UnassignedLead.objects.filter(lead=lead, resolved_at__isnull=True).update(resolved_at=now)
     if set_owner:
         activity_record(
             person=lead.person,

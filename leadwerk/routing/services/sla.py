@@ -67,9 +67,8 @@ def sla_start(
 ) -> SlaTimer | None:
     """Start the response-time clock of a new assignment (inside the caller's transaction)
     and schedule its steps. No clock when the lead already had its first response."""
-    SlaTimer.objects.filter(lead=lead, state=TimerState.RUNNING).update(
-        state=TimerState.CANCELLED, stopped_at=now, stop_reason="new owner"
-    )
+    # Earlier clocks of the lead were stopped where their owner lost it (rejection, return,
+    # reassignment, owner changed by hand).
     if lead.first_response_at is not None:
         return None
     label = scoring_facts(lead).get("label") or ""
