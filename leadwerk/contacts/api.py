@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from leadwerk.leads.schemas import MessageOut
+from leadwerk.leads.schemas import error_responses
 from leadwerk.pagination import paginate
 
 from .schemas import (
@@ -29,7 +29,8 @@ from .selectors import (
 )
 
 router = Router(tags=["contacts"])
-ERRORS = {401: MessageOut, 403: MessageOut, 404: MessageOut}
+LIST_ERRORS = error_responses(401, 422)
+DETAIL_ERRORS = error_responses(401, 404, 422)
 
 
 class ListQuery(Schema):
@@ -38,7 +39,7 @@ class ListQuery(Schema):
     page_size: int = Field(25, ge=1, le=100)
 
 
-@router.get("/persons", response={200: PersonPage, **ERRORS}, summary="List persons")
+@router.get("/persons", response={200: PersonPage, **LIST_ERRORS}, summary="List persons")
 def list_persons(request: HttpRequest, query: Query[ListQuery]):
     page = paginate(
         person_list(user=request.user, q=query.q),
@@ -54,7 +55,9 @@ def list_persons(request: HttpRequest, query: Query[ListQuery]):
     }
 
 
-@router.get("/persons/{person_id}", response={200: PersonDetailOut, **ERRORS}, summary="One person")
+@router.get(
+    "/persons/{person_id}", response={200: PersonDetailOut, **DETAIL_ERRORS}, summary="One person"
+)
 def get_person(request: HttpRequest, person_id: UUID):
     person = person_get(user=request.user, uuid=person_id)
     if person is None:
@@ -66,7 +69,7 @@ def get_person(request: HttpRequest, person_id: UUID):
     }
 
 
-@router.get("/companies", response={200: CompanyPage, **ERRORS}, summary="List companies")
+@router.get("/companies", response={200: CompanyPage, **LIST_ERRORS}, summary="List companies")
 def list_companies(request: HttpRequest, query: Query[ListQuery]):
     page = paginate(
         company_list(user=request.user, q=query.q),
@@ -83,7 +86,9 @@ def list_companies(request: HttpRequest, query: Query[ListQuery]):
 
 
 @router.get(
-    "/companies/{company_id}", response={200: CompanyDetailOut, **ERRORS}, summary="One company"
+    "/companies/{company_id}",
+    response={200: CompanyDetailOut, **DETAIL_ERRORS},
+    summary="One company",
 )
 def get_company(request: HttpRequest, company_id: UUID):
     company = company_get(user=request.user, uuid=company_id)

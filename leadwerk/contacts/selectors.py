@@ -8,7 +8,7 @@ from leadwerk.accounts.selectors import user_sees_everything
 from leadwerk.leads.selectors import lead_scope
 
 from .models import Company, Person
-from .normalization import email_key
+from .normalization import company_name_key, email_key
 
 
 def person_scope(*, user) -> QuerySet[Person]:
@@ -64,8 +64,15 @@ def company_list(*, user, q: str = "") -> QuerySet[Company]:
         person_count=Count("persons", distinct=True), lead_count=Count("leads", distinct=True)
     )
     for word in q.split()[:5]:
+        # name_key is transliterated and case-folded: "öztürk" finds "Öztürk" and
+        # "Oeztuerk" on every database (SQLite's LIKE folds ASCII letters only).
+        key = company_name_key(word)
         qs = qs.filter(
-            Q(name__icontains=word) | Q(domain__icontains=word) | Q(city__icontains=word)
+            Q(name__icontains=word)
+            | (Q(name_key__contains=key) if key else Q(pk__in=[]))
+            | Q(legal_form__icontains=word)
+            | Q(domain__icontains=word)
+            | Q(city__icontains=word)
         )
     return qs.order_by("name", "id")
 

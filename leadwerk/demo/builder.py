@@ -518,7 +518,8 @@ class _Builder:
             # Newer leads are more frequent (growing marketing), older ones progressed further.
             age = self.size.days * (1 - self.rng.random() ** 0.8)
             created = self.when_between(
-                self.now - timedelta(days=age), self.now - timedelta(days=age) + timedelta(hours=8)
+                self.now - timedelta(days=age),
+                min(self.now, self.now - timedelta(days=age) + timedelta(hours=8)),
             )
             if campaign and campaign.starts_on and created.date() < campaign.starts_on:
                 created = self.when_between(

@@ -24,10 +24,9 @@ from .schemas import (
     LeadOut,
     LeadPage,
     LeadPatchIn,
-    MessageOut,
     TransitionIn,
-    ValidationErrorOut,
     activity_out,
+    error_responses,
     lead_out,
     stage_change_out,
 )
@@ -35,15 +34,11 @@ from .selectors import SORTS, LeadFilters, lead_get, lead_list
 
 router = Router(tags=["leads"])
 
-ERRORS = {
-    400: MessageOut,
-    401: MessageOut,
-    403: MessageOut,
-    404: MessageOut,
-    409: MessageOut,
-    413: MessageOut,
-    422: ValidationErrorOut,
-}
+# What each kind of endpoint can answer besides success (documented in the OpenAPI schema).
+# 400: malformed JSON, 401: no or bad token, 403: read-only token, 413: body over 64 KB.
+READ_ERRORS = error_responses(401, 422)
+DETAIL_ERRORS = error_responses(401, 404, 422)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422)
 
 
 def _client_ip(request: HttpRequest) -> str:
@@ -52,7 +47,7 @@ def _client_ip(request: HttpRequest) -> str:
 
 @router.post(
     "/leads",
-    response={201: LeadOut, **ERRORS},
+    response={201: LeadOut, **error_responses(400, 401, 403, 409, 413, 422)},
     summary="Create a lead",
     description=(
         "Creates a lead in stage `new`. The person is matched by normalised e-mail and the "
@@ -91,7 +86,7 @@ class LeadListQuery(Schema):
     page_size: int = Field(25, ge=1, le=100)
 
 
-@router.get("/leads", response={200: LeadPage, **ERRORS}, summary="List leads")
+@router.get("/leads", response={200: LeadPage, **READ_ERRORS}, summary="List leads")
 def list_leads(request: HttpRequest, query: Query[LeadListQuery]):
     if query.owner not in ("", "me", "none"):
         try:
@@ -141,12 +136,14 @@ def _detail(lead) -> dict:
     }
 
 
-@router.get("/leads/{lead_id}", response={200: LeadDetailOut, **ERRORS}, summary="One lead")
+@router.get("/leads/{lead_id}", response={200: LeadDetailOut, **DETAIL_ERRORS}, summary="One lead")
 def get_lead(request: HttpRequest, lead_id: UUID):
     return _detail(_get_or_404(request, lead_id))
 
 
-@router.patch("/leads/{lead_id}", response={200: LeadDetailOut, **ERRORS}, summary="Edit a lead")
+@router.patch(
+    "/leads/{lead_id}", response={200: LeadDetailOut, **WRITE_ERRORS}, summary="Edit a lead"
+)
 def patch_lead(request: HttpRequest, lead_id: UUID, payload: LeadPatchIn):
     lead = _get_or_404(request, lead_id)
     changes: dict = {}
@@ -179,7 +176,7 @@ def patch_lead(request: HttpRequest, lead_id: UUID, payload: LeadPatchIn):
 
 @router.post(
     "/leads/{lead_id}/transition",
-    response={200: LeadDetailOut, **ERRORS},
+    response={200: LeadDetailOut, **WRITE_ERRORS},
     summary="Move a lead to another stage",
     description="Refused with 409 when the lifecycle does not allow the move; the answer "
     "lists the allowed stages. Moves to lost, recycled and disqualified need a reason.",

@@ -97,10 +97,18 @@ class ValidationErrorOut(Schema):
 
 
 class MessageOut(Schema):
+    """Every error other than 422: what went wrong in ``detail``; a 409 also carries a
+    ``code`` and, by code, the ``allowed`` stages or the existing ``lead_id``."""
+
     detail: str
     code: str | None = None
     allowed: list[str] | None = None
     lead_id: UUID | None = None
+
+
+def error_responses(*codes: int) -> dict[int, type[Schema]]:
+    """The documented error answers of an endpoint: 422 has field errors, the rest a message."""
+    return {code: ValidationErrorOut if code == 422 else MessageOut for code in codes}
 
 
 def user_ref(user) -> dict | None:

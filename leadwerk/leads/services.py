@@ -46,13 +46,17 @@ def _body_hash(data: LeadIn) -> str:
 
 
 def _resolve_channel_and_campaign(data: LeadIn):
+    """Look up the channel and campaign by slug; return them with the errors found (not
+    raised: the caller raises them after the idempotency check)."""
     errors: list[FieldError] = []
-    channel = channel_by_slug(data.channel)
+    campaign = campaign_by_slug(data.campaign) if data.campaign else None
+    if campaign is not None and campaign.channel.slug == data.channel:
+        channel = campaign.channel  # loaded with the campaign: no second query
+    else:
+        channel = channel_by_slug(data.channel)
     if channel is None or not channel.is_active:
         errors.append(FieldError(("channel",), f"unknown channel '{data.channel}'", "unknown"))
-    campaign = None
     if data.campaign:
-        campaign = campaign_by_slug(data.campaign)
         if campaign is None or not campaign.is_active:
             errors.append(
                 FieldError(("campaign",), f"unknown campaign '{data.campaign}'", "unknown")
@@ -66,9 +70,7 @@ def _resolve_channel_and_campaign(data: LeadIn):
                     "mismatch",
                 )
             )
-    if errors:
-        raise DomainValidationError(errors)
-    return channel, campaign
+    return channel, campaign, errors
 
 
 def lead_intake(
@@ -87,13 +89,25 @@ def lead_intake(
     ``context`` (e.g. the form's page URL, the client IP) goes into the timeline entry.
     """
     body_hash = _body_hash(data) if idempotency_key else ""
+    # Channels and campaigns are reference data: read them before the transaction, so that
+    # on SQLite (write lock taken at BEGIN) other intakes do not wait for these reads.
+    channel, campaign, errors = _resolve_channel_and_campaign(data)
     try:
         with transaction.atomic():
             if idempotency_key:
                 replay = _idempotent_replay(actor=actor, key=idempotency_key, body_hash=body_hash)
                 if replay is not None:
                     return IntakeResult(replay, replayed=True)
-            result = _intake(data=data, source=source, actor=actor, context=context)
+            if errors:
+                raise DomainValidationError(errors)
+            result = _intake(
+                data=data,
+                channel=channel,
+                campaign=campaign,
+                source=source,
+                actor=actor,
+                context=context,
+            )
             if idempotency_key:
                 IdempotencyKey.objects.create(
                     user=actor, key=idempotency_key, body_hash=body_hash, lead=result.lead
@@ -105,32 +119,50 @@ def lead_intake(
             replay = _idempotent_replay(actor=actor, key=idempotency_key, body_hash=body_hash)
             if replay is not None:
                 return IntakeResult(replay, replayed=True)
+        # A concurrent request with the same external_id won the race: the same 409 as
+        # when it had committed before we looked.
+        if data.external_id and channel is not None:
+            _external_id_check(channel=channel, external_id=data.external_id)
         raise
 
 
 def _idempotent_replay(*, actor, key: str, body_hash: str) -> Lead | None:
-    previous = IdempotencyKey.objects.select_related("lead").filter(user=actor, key=key).first()
+    # Usually there is none: look with a narrow query, load the lead only for a replay.
+    previous = (
+        IdempotencyKey.objects.filter(user=actor, key=key)
+        .values_list("body_hash", "lead_id")
+        .first()
+    )
     if previous is None:
         return None
-    if previous.body_hash != body_hash:
+    if previous[0] != body_hash:
         raise Conflict(
             "this Idempotency-Key was already used with a different request body",
             code="idempotency_mismatch",
         )
-    return previous.lead
+    return Lead.objects.get(pk=previous[1])
 
 
-def _intake(*, data: LeadIn, source: LeadSource, actor, context: dict | None) -> IntakeResult:
-    channel, campaign = _resolve_channel_and_campaign(data)
+def _external_id_check(*, channel, external_id: str) -> None:
+    """Raise :class:`Conflict` naming the lead that already has this external_id."""
+    existing = (
+        Lead.objects.filter(channel=channel, external_id=external_id)
+        .values_list("uuid", flat=True)
+        .first()
+    )
+    if existing is not None:
+        raise Conflict(
+            f"a lead with external_id '{external_id}' already exists in channel '{channel.slug}'",
+            code="duplicate_external_id",
+            extra={"lead_id": str(existing)},
+        )
+
+
+def _intake(
+    *, data: LeadIn, channel, campaign, source: LeadSource, actor, context: dict | None
+) -> IntakeResult:
     if data.external_id:
-        existing = Lead.objects.filter(channel=channel, external_id=data.external_id).first()
-        if existing is not None:
-            raise Conflict(
-                f"a lead with external_id '{data.external_id}' already exists in channel "
-                f"'{channel.slug}'",
-                code="duplicate_external_id",
-                extra={"lead_id": str(existing.uuid)},
-            )
+        _external_id_check(channel=channel, external_id=data.external_id)
     company_match = None
     if data.company is not None:
         c = data.company
@@ -272,7 +304,13 @@ def lead_update(*, lead: Lead, actor, changes: dict) -> Lead:
             [FieldError((name,), "this field cannot be changed here") for name in sorted(unknown)]
         )
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().select_related("owner", "campaign").get(pk=lead.pk)
+        # Lock only the lead's row: PostgreSQL refuses FOR UPDATE on the nullable side of
+        # the outer joins that select_related makes for owner and campaign.
+        lead = (
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("owner", "campaign")
+            .get(pk=lead.pk)
+        )
         if (
             changes.get("campaign") is not None
             and changes["campaign"].channel_id != lead.channel_id
