@@ -17,6 +17,13 @@ from leadwerk.tests_support.factories import (
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Argon2 is deliberately slow; tests that log in hundreds of users use MD5 instead.
+    Tests about password hashing itself override this back."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fast_public_forms(settings):
     """Public forms refuse submissions faster than a human; tests submit at once."""
     settings.LEADWERK_FORM_MIN_FILL_SECONDS = 0

@@ -159,6 +159,7 @@ USE_TZ = True
 # --- static -----------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # leadwerk/ is a package, not an app: its own static folder must be named here.
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {

@@ -27,8 +27,27 @@ def company_scope(*, user) -> QuerySet[Company]:
     return Company.objects.filter(Exists(lead_scope(user=user).filter(company_id=OuterRef("pk"))))
 
 
+def _visible_lead_count(user, relation: str = "leads") -> Count:
+    """Count only the leads ``user`` may see: counts must not reveal hidden leads."""
+    if user_sees_everything(user):
+        return Count(relation, distinct=True)
+    visible = lead_scope(user=user).values("pk")
+    return Count(relation, filter=Q(**{f"{relation}__pk__in": visible}), distinct=True)
+
+
+def _visible_person_count(user) -> Count:
+    if user_sees_everything(user):
+        return Count("persons", distinct=True)
+    visible = person_scope(user=user).values("pk")
+    return Count("persons", filter=Q(persons__pk__in=visible), distinct=True)
+
+
 def person_list(*, user, q: str = "", company_uuid=None) -> QuerySet[Person]:
-    qs = person_scope(user=user).select_related("company").annotate(lead_count=Count("leads"))
+    qs = (
+        person_scope(user=user)
+        .select_related("company")
+        .annotate(lead_count=_visible_lead_count(user))
+    )
     for word in q.split()[:5]:
         qs = qs.filter(
             Q(first_name__icontains=word)
@@ -53,7 +72,7 @@ def person_find_by_email(*, user, email: str) -> Person | None:
     return (
         person_scope(user=user)
         .select_related("company")
-        .annotate(lead_count=Count("leads"))
+        .annotate(lead_count=_visible_lead_count(user))
         .filter(email_normalized=key)
         .first()
     )
@@ -61,7 +80,7 @@ def person_find_by_email(*, user, email: str) -> Person | None:
 
 def company_list(*, user, q: str = "") -> QuerySet[Company]:
     qs = company_scope(user=user).annotate(
-        person_count=Count("persons", distinct=True), lead_count=Count("leads", distinct=True)
+        person_count=_visible_person_count(user), lead_count=_visible_lead_count(user)
     )
     for word in q.split()[:5]:
         # name_key is transliterated and case-folded: "öztürk" finds "Öztürk" and

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.http import Http404, HttpRequest
 from ninja import Header, Query, Router, Schema
+from ninja.responses import Status
 from pydantic import Field
 
 from leadwerk.accounts.selectors import user_assignable_list
@@ -68,7 +69,7 @@ def create_lead(
         context={"token": request.api_token.name},
     )
     # The service returns the lead with its relations in memory: no second read.
-    return 201, lead_out(result.lead)
+    return Status(201, lead_out(result.lead))
 
 
 class LeadListQuery(Schema):

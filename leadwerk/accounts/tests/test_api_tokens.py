@@ -26,12 +26,6 @@ BODY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """Users are created in almost every test; Argon2 would make that the slowest part."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def bearer(value: str) -> Client:
     return Client(headers={"Authorization": value})
 

@@ -19,11 +19,6 @@ pytestmark = pytest.mark.django_db
 LOGIN = "/accounts/login/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def browser(language: str = "en") -> Client:
     return Client(headers={"Accept-Language": language})
 

@@ -26,12 +26,6 @@ PERSONS = "/api/v1/persons"
 COMPANIES = "/api/v1/companies"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """Users are created in almost every test; Argon2 would make that the slowest part."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def token_client(user) -> Client:
     _token, raw = api_token_create(user=user, name="test")
     return Client(headers={"Authorization": f"Bearer {raw}"})

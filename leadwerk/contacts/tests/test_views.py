@@ -29,11 +29,6 @@ PERSONS = "/persons/"
 COMPANIES = "/companies/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def browser(user) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(user)

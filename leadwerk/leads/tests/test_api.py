@@ -35,12 +35,6 @@ pytestmark = pytest.mark.django_db
 LEADS = "/api/v1/leads"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """Users are created in almost every test; Argon2 would make that the slowest part."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 

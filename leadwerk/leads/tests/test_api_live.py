@@ -19,12 +19,6 @@ from leadwerk.tests_support.factories import CampaignFactory, ChannelFactory, Us
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """Users are created in almost every test; Argon2 would make that the slowest part."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 BODY = {
     "person": {
         "first_name": "Zoë",

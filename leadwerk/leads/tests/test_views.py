@@ -44,12 +44,6 @@ HTMX_TABLE = {"HX-Request": "true", "HX-Target": "lead-table"}
 HTMX_DETAIL = {"HX-Request": "true", "HX-Target": "lead-main"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """Users are created in almost every test; Argon2 would make that the slowest part."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def browser(user=None, language: str = "en") -> Client:
     """A browser that asks for ``language`` (English: the source strings), logged in."""
     client = Client(headers={"Accept-Language": language})
