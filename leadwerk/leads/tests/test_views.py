@@ -1093,3 +1093,14 @@ def test_web_form_list_query_count_is_pinned(admin_user, channel, django_assert_
     # session, user, roles, forms with channel and campaign
     with django_assert_max_num_queries(4):
         client.get(reverse("leads:webforms"))
+
+
+def test_a_changed_message_shows_as_a_field_change_not_as_a_raw_record(admin_user, channel):
+    from leadwerk.leads.services import lead_update
+
+    lead = LeadFactory(channel=channel, message="alt")
+    lead_update(lead=lead, actor=admin_user, changes={"message": "neu"})
+    client = Client()
+    client.force_login(admin_user)
+    html = client.get(lead.get_absolute_url()).content.decode()
+    assert "{&#x27;from&#x27;" not in html and "{'from'" not in html
