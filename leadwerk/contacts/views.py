@@ -13,6 +13,7 @@ from leadwerk.pagination import PAGE_SIZES, paginate
 from .selectors import (
     company_get,
     company_list,
+    contact_fields_limited,
     person_find_by_email,
     person_get,
     person_list,
@@ -49,6 +50,10 @@ def persons(request):
 
 @login_required
 def person_detail(request, uuid):
+    from leadwerk.consent.views import consent_panel_context
+    from leadwerk.privacy.selectors import user_may_handle_requests
+    from leadwerk.privacy.services import person_is_erased
+
     person = person_get(user=request.user, uuid=uuid)
     if person is None:
         raise Http404
@@ -56,7 +61,13 @@ def person_detail(request, uuid):
     return render(
         request,
         "contacts/person_detail.html",
-        {"person": person, "leads": leads, "timeline": activity_timeline(person=person)},
+        {
+            "leads": leads,
+            "timeline": activity_timeline(user=request.user, person=person),
+            "may_handle_requests": user_may_handle_requests(request.user),
+            "erased": person_is_erased(person),
+            **consent_panel_context(request, person),
+        },
     )
 
 
@@ -81,12 +92,13 @@ def company_detail(request, uuid):
     company = company_get(user=request.user, uuid=uuid)
     if company is None:
         raise Http404
+    limited = contact_fields_limited(request.user)
     people = person_list(user=request.user, company_uuid=company.uuid)[:200]
     leads = lead_list(user=request.user, filters=LeadFilters()).filter(company=company)[:200]
     return render(
         request,
         "contacts/company_detail.html",
-        {"company": company, "people": people, "leads": leads},
+        {"company": company, "people": people, "leads": leads, "limited": limited},
     )
 
 

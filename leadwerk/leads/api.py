@@ -8,11 +8,13 @@ from uuid import UUID
 
 from django.http import Http404, HttpRequest
 from ninja import Header, Query, Router, Schema
+from ninja.errors import AuthorizationError
 from pydantic import Field
 
 from leadwerk.accounts.selectors import user_assignable_list
 from leadwerk.activities.selectors import activity_timeline
 from leadwerk.campaigns.selectors import campaign_by_slug
+from leadwerk.contacts.selectors import contact_fields_limited
 from leadwerk.errors import DomainValidationError, FieldError
 from leadwerk.pagination import paginate
 
@@ -31,7 +33,7 @@ from .schemas import (
     lead_out,
     stage_change_out,
 )
-from .selectors import SORTS, LeadFilters, lead_get, lead_list
+from .selectors import SORTS, LeadFilters, lead_get, lead_list, user_may_create_leads
 
 router = Router(tags=["leads"])
 
@@ -65,6 +67,8 @@ def create_lead(
     payload: LeadIn,
     idempotency_key: str = Header("", alias="Idempotency-Key", max_length=255),
 ):
+    if not user_may_create_leads(request.user):
+        raise AuthorizationError(message="partners receive leads; they cannot create them")
     result = services.lead_intake(
         data=payload,
         source=LeadSource.API,
@@ -120,7 +124,9 @@ def list_leads(request: HttpRequest, query: Query[LeadListQuery]):
         "count": page.count,
         "page": page.number,
         "page_size": page.size,
-        "results": [lead_out(lead) for lead in page.items],
+        "results": [
+            lead_out(lead, limited=contact_fields_limited(request.user)) for lead in page.items
+        ],
     }
 
 
@@ -131,10 +137,10 @@ def _get_or_404(request: HttpRequest, lead_id: UUID):
     return lead
 
 
-def _detail(lead) -> dict:
+def _detail(request: HttpRequest, lead) -> dict:
     return {
-        **lead_out(lead),
-        "timeline": [activity_out(a) for a in activity_timeline(lead=lead)],
+        **lead_out(lead, limited=contact_fields_limited(request.user)),
+        "timeline": [activity_out(a) for a in activity_timeline(user=request.user, lead=lead)],
         "stage_changes": [
             stage_change_out(c) for c in lead.stage_changes.select_related("by").all()
         ],
@@ -143,7 +149,7 @@ def _detail(lead) -> dict:
 
 @router.get("/leads/{lead_id}", response={200: LeadDetailOut, **ERRORS}, summary="One lead")
 def get_lead(request: HttpRequest, lead_id: UUID):
-    return _detail(_get_or_404(request, lead_id))
+    return _detail(request, _get_or_404(request, lead_id))
 
 
 @router.patch("/leads/{lead_id}", response={200: LeadDetailOut, **ERRORS}, summary="Edit a lead")
@@ -174,7 +180,7 @@ def patch_lead(request: HttpRequest, lead_id: UUID, payload: LeadPatchIn):
     if errors:
         raise DomainValidationError(errors)
     services.lead_update(lead=lead, actor=request.user, changes=changes)
-    return _detail(_get_or_404(request, lead_id))
+    return _detail(request, _get_or_404(request, lead_id))
 
 
 @router.post(
@@ -189,4 +195,4 @@ def transition_lead(request: HttpRequest, lead_id: UUID, payload: TransitionIn):
     services.lead_transition(
         lead=lead, to_stage=payload.to, actor=request.user, reason=payload.reason
     )
-    return _detail(_get_or_404(request, lead_id))
+    return _detail(request, _get_or_404(request, lead_id))

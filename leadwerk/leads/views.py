@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,6 +24,7 @@ from leadwerk.accounts.choices import Role
 from leadwerk.accounts.selectors import user_assignable_list
 from leadwerk.activities.selectors import activity_timeline
 from leadwerk.campaigns.selectors import campaign_list, channel_list
+from leadwerk.contacts.selectors import contact_fields_limited
 from leadwerk.errors import Conflict, DomainValidationError
 from leadwerk.pagination import PAGE_SIZES, paginate
 from leadwerk.throttle.services import rate_limit_hit
@@ -38,6 +40,7 @@ from .selectors import (
     lead_get,
     lead_list,
     lead_stage_counts,
+    user_may_create_leads,
     webform_get_public,
     webform_list,
 )
@@ -130,11 +133,12 @@ def _detail_context(request, lead, **extra) -> dict:
     allowed = sorted(TRANSITIONS[lead.stage], key=lambda s: Stage.values.index(s))
     return {
         "lead": lead,
-        "timeline": activity_timeline(lead=lead),
+        "timeline": activity_timeline(user=request.user, lead=lead),
         "transitions": [(s, Stage(s).label, s in REASON_REQUIRED) for s in allowed],
         "transition_form": extra.pop("transition_form", TransitionForm()),
         "log_form": extra.pop("log_form", LogActivityForm()),
         "owners": user_assignable_list(user=request.user),
+        "limited": contact_fields_limited(request.user),
         "other_leads": lead_list(user=request.user, filters=LeadFilters())
         .filter(person=lead.person)
         .exclude(pk=lead.pk)[:20],
@@ -205,6 +209,7 @@ def log_activity(request, uuid):
             type=form.cleaned_data["type"],
             subject=form.cleaned_data["subject"],
             body=form.cleaned_data["body"],
+            restricted=form.cleaned_data["restricted"],
         )
         messages.success(request, _("Activity logged."))
         return _after_action(request, lead)
@@ -234,12 +239,7 @@ def assign(request, uuid):
 
 
 def _may_enter_leads(user) -> bool:
-    return not (
-        user.has_role(Role.PARTNER)
-        and not user.has_role(
-            Role.ADMIN, Role.MARKETING, Role.INSIDE_SALES, Role.SALES_REP, Role.SALES_MANAGER
-        )
-    )
+    return user_may_create_leads(user)
 
 
 @login_required
@@ -346,7 +346,12 @@ def _activate_form_language(request, webform: WebForm) -> None:
         request.LANGUAGE_CODE = webform.language
 
 
+# Embedded in customers' websites: any site may frame the form (the app itself: none).
+EMBEDDABLE_CSP = {"frame-ancestors": ["*"]}
+
+
 @xframe_options_exempt
+@csp_replace(EMBEDDABLE_CSP)
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def public_form(request, uuid):
@@ -420,6 +425,7 @@ def public_form(request, uuid):
 
 
 @xframe_options_exempt
+@csp_replace(EMBEDDABLE_CSP)
 def public_form_thanks(request, uuid):
     webform = _public_webform(uuid)
     _activate_form_language(request, webform)
