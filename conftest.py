@@ -15,7 +15,6 @@ from leadwerk.tests_support.factories import (
     UserFactory,
 )
 
-
 pytest_plugins = ["leadwerk.tests_support.mailserver"]
 
 
