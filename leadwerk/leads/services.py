@@ -219,6 +219,7 @@ def _intake(*, data: LeadIn, source: LeadSource, actor, context: dict | None) ->
             actor=actor,
             object_type="company",
             object_id=company_match.obj.uuid,
+            person=person,
             summary=f"company {company_match.obj} created",
             after={"name": company_match.obj.name},
         )

@@ -93,6 +93,13 @@ def leads_export(person: Person) -> list[dict]:
     return out
 
 
+def leads_identifiers(person: Person) -> list[str]:
+    """The person's IDs in other systems (external_id) identify them as well."""
+    return [
+        v for v in Lead.objects.filter(person=person).values_list("external_id", flat=True) if v
+    ]
+
+
 def leads_erase(ctx: ErasureContext) -> int:
     """Leads stay (stage, channel, campaign, dates: the funnel counts); their free text and
     identifiers go."""
@@ -248,7 +255,9 @@ def audit_erase(ctx: ErasureContext) -> int:
 
 
 register_section("person", export=person_export, erase=person_erase, order=1000)
-register_section("leads", export=leads_export, erase=leads_erase, order=10)
+register_section(
+    "leads", export=leads_export, erase=leads_erase, order=10, identifiers=leads_identifiers
+)
 register_section("activities", export=activities_export, erase=activities_erase, order=20)
 register_section("consent", export=consent_export, erase=consent_erase, order=30)
 register_section("messages", export=messages_export, erase=messages_erase, order=40)

@@ -8,7 +8,9 @@ a person registers a section here (in its AppConfig.ready or a module imported f
 ``export(person)`` returns JSON-able data about the person; ``erase(ctx)`` anonymises that
 app's rows for ``ctx.person`` (keep rows needed for anonymous counts, drop or blank the
 identifying values; ``ctx.scrub(text)`` removes the person's identifying values from free
-text) and returns how many rows it changed. Sections run in ``order``; the person record
+text) and returns how many rows it changed. ``identifiers(person)`` (optional) names
+further values that identify the person (an ID in another system, an old address): they
+are removed everywhere too, the audit log included. Sections run in ``order``; the person record
 itself runs last so that every other section can still read the values it must remove.
 """
 
@@ -47,6 +49,7 @@ class Section:
     export: Callable[[object], object]
     erase: Callable[[ErasureContext], int]
     order: int = 100
+    identifiers: Callable[[object], list[str]] | None = None
 
 
 _SECTIONS: dict[str, Section] = {}
@@ -58,9 +61,12 @@ def register_section(
     export: Callable[[object], object],
     erase: Callable[[ErasureContext], int],
     order: int = 100,
+    identifiers: Callable[[object], list[str]] | None = None,
 ) -> None:
     """Register (or replace, on re-import) the export and erasure of one kind of data."""
-    _SECTIONS[name] = Section(name=name, export=export, erase=erase, order=order)
+    _SECTIONS[name] = Section(
+        name=name, export=export, erase=erase, order=order, identifiers=identifiers
+    )
 
 
 def sections() -> list[Section]:

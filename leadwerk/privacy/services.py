@@ -43,7 +43,9 @@ def person_export_data(*, person: Person, actor) -> dict:
 
 
 def _identifying_values(person: Person) -> list[str]:
+    extra = [v for s in sections() if s.identifiers for v in s.identifiers(person)]
     values = {
+        *extra,
         person.first_name,
         person.last_name,
         person.full_name,
