@@ -22,7 +22,14 @@ from .selectors import consent_history, consent_overview, consent_text_get
 from .views import _may_grant
 
 router = Router(tags=["consent"])
-ERRORS = {401: MessageOut, 403: MessageOut, 404: MessageOut, 409: MessageOut}
+ERRORS = {
+    400: MessageOut,
+    401: MessageOut,
+    403: MessageOut,
+    404: MessageOut,
+    409: MessageOut,
+    422: ValidationErrorOut,
+}
 
 PurposeLit = Literal[tuple(Purpose.values)]  # type: ignore[valid-type]
 ChannelLit = Literal[tuple(ContactChannel.values)]  # type: ignore[valid-type]
@@ -136,7 +143,7 @@ def get_consents(request: HttpRequest, person_id: UUID):
 
 @router.post(
     "/persons/{person_id}/consents",
-    response={201: ConsentRecordOut, **ERRORS, 422: ValidationErrorOut},
+    response={201: ConsentRecordOut, **ERRORS},
     summary="Record a consent (or another legal basis) or a withdrawal",
     description="A withdrawal applies at once, to every message not yet sent. Consent as the "
     "legal basis needs `text_version`: the version of the consent text the person saw.",
@@ -183,7 +190,7 @@ def post_consent(request: HttpRequest, person_id: UUID, payload: ConsentIn):
 
 @router.post(
     "/persons/{person_id}/consents/double-opt-in",
-    response={202: DoubleOptInOut, **ERRORS, 422: ValidationErrorOut},
+    response={202: DoubleOptInOut, **ERRORS},
     summary="Ask the person to confirm a purpose by e-mail (double opt-in)",
 )
 def post_double_opt_in(request: HttpRequest, person_id: UUID, payload: DoubleOptInIn):

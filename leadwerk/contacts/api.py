@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from leadwerk.leads.schemas import MessageOut
+from leadwerk.leads.schemas import MessageOut, ValidationErrorOut
 from leadwerk.pagination import paginate
 
 from .schemas import (
@@ -30,7 +30,7 @@ from .selectors import (
 )
 
 router = Router(tags=["contacts"])
-ERRORS = {401: MessageOut, 403: MessageOut, 404: MessageOut}
+ERRORS = {401: MessageOut, 403: MessageOut, 404: MessageOut, 422: ValidationErrorOut}
 
 
 class ListQuery(Schema):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
 from ninja import Header, Query, Router, Schema
 from ninja.errors import AuthorizationError
-from pydantic import Field
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 from leadwerk.accounts.selectors import user_assignable_list
 from leadwerk.activities.selectors import activity_timeline
@@ -80,6 +81,16 @@ def create_lead(
     return 201, lead_out(result.lead)
 
 
+def _iso_only(value: object) -> object:
+    """Refuse numbers: pydantic would read '0.5' as a Unix time, the schema says ISO 8601."""
+    if not isinstance(value, str | datetime) or re.fullmatch(r"\s*[-+]?[\d.eE+-]+\s*", str(value)):
+        raise ValueError("an ISO 8601 date-time with time zone, e.g. 2026-01-31T08:00:00+01:00")
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+
+
 class LeadListQuery(Schema):
     stage: list[Literal[tuple(Stage.values)]] | None = Field(  # type: ignore[valid-type]
         None, description="One or more stages"
@@ -87,8 +98,8 @@ class LeadListQuery(Schema):
     owner: str = Field("", max_length=40, description="A user id, 'me' or 'none'")
     channel: str = Field("", max_length=50)
     campaign: str = Field("", max_length=80)
-    created_from: datetime | None = None
-    created_to: datetime | None = None
+    created_from: IsoDateTime | None = Field(None, description="ISO 8601 with time zone")
+    created_to: IsoDateTime | None = Field(None, description="ISO 8601 with time zone")
     q: str = Field("", max_length=200, description="Text search: name, e-mail, company")
     sort: Literal[tuple(SORTS)] = "-created"  # type: ignore[valid-type]
     page: int = Field(1, ge=1, le=100_000)

@@ -10,13 +10,20 @@ from ninja.errors import AuthorizationError
 
 from leadwerk.accounts.choices import TokenScope
 from leadwerk.contacts.selectors import person_get
-from leadwerk.leads.schemas import MessageOut
+from leadwerk.leads.schemas import MessageOut, ValidationErrorOut
 
 from .selectors import user_may_handle_requests
 from .services import person_erase, person_export_data
 
 router = Router(tags=["privacy"])
-ERRORS = {401: MessageOut, 403: MessageOut, 404: MessageOut, 409: MessageOut}
+ERRORS = {
+    400: MessageOut,
+    401: MessageOut,
+    403: MessageOut,
+    404: MessageOut,
+    409: MessageOut,
+    422: ValidationErrorOut,
+}
 
 
 class PersonExportOut(Schema):
