@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -174,16 +173,19 @@ def consent_text_publish(
     if language not in dict(settings.LANGUAGES):
         raise DomainValidationError([FieldError(("language",), f"unknown language '{language}'")])
     with transaction.atomic():
-        latest = (
+        # Lock the existing versions (PostgreSQL refuses FOR UPDATE with an aggregate); the
+        # unique constraint catches two first versions written at once.
+        latest = max(
             ConsentText.objects.select_for_update()
             .filter(purpose=purpose, channel=channel, language=language)
-            .aggregate(v=Max("version"))["v"]
+            .values_list("version", flat=True),
+            default=0,
         )
         version = ConsentText.objects.create(
             purpose=purpose,
             channel=channel,
             language=language,
-            version=(latest or 0) + 1,
+            version=latest + 1,
             text=text,
             created_by=actor,
         )
@@ -292,7 +294,7 @@ def consent_doi_confirm(*, token: str, ip: str | None, user_agent: str) -> tuple
     data = doi_token_read(token)
     with transaction.atomic():
         doi = (
-            DoubleOptIn.objects.select_for_update()
+            DoubleOptIn.objects.select_for_update(of=("self",))
             .select_related("person", "text")
             .filter(uuid=data.get("d"))
             .first()

@@ -328,7 +328,11 @@ def lead_update(*, lead: Lead, actor, changes: dict) -> Lead:
             [FieldError((name,), "this field cannot be changed here") for name in sorted(unknown)]
         )
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().select_related("owner", "campaign").get(pk=lead.pk)
+        lead = (
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("owner", "campaign")
+            .get(pk=lead.pk)
+        )
         if (
             changes.get("campaign") is not None
             and changes["campaign"].channel_id != lead.channel_id

@@ -7,6 +7,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 
@@ -23,6 +25,18 @@ from leadwerk.tests_support.factories import (
 # Bounded so the suite stays fast: a few dozen generated requests per operation. Set
 # LEADWERK_SCHEMATHESIS_EXAMPLES for a deeper run.
 MAX_EXAMPLES = int(os.environ.get("LEADWERK_SCHEMATHESIS_EXAMPLES", "30"))
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Django closes the connection after each request (close_old_connections); the test
+    client switches that off, schemathesis calls the WSGI app directly, so do it here: the
+    test's transaction must survive the request."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
