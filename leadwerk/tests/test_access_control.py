@@ -240,3 +240,50 @@ def test_restricted_flag_is_set_from_the_lead_page_and_only_for_notes(world):
     assert response.status_code == 422
     assert "Only notes can be restricted" in response.content.decode()
     assert not Activity.objects.filter(lead=lead, subject="Anruf").exists()
+
+
+@pytest.mark.parametrize("name", USERS)
+def test_staff_pages_are_gated_by_role(world, name):
+    from leadwerk.leads.models import WebForm
+
+    form = WebForm.objects.create(name="Kontakt", channel=world.leads["p1"].channel)
+    ui = world.client(name)
+    manages_forms = name in ("admin", "marketing")
+    for path in ("/forms/", "/forms/new/", f"/forms/{form.uuid}/", "/consent/texts/"):
+        assert ui.get(path).status_code == (200 if manages_forms else 403), (name, path)
+    changed = ui.post(f"/forms/{form.uuid}/", {"name": "Gekapert", "channel": "website"})
+    form.refresh_from_db()
+    assert (form.name == "Gekapert") == (changed.status_code == 302)
+    if not manages_forms:
+        assert changed.status_code == 403
+    audits = name in ("admin", "auditor")
+    assert ui.get("/audit/").status_code == (200 if audits else 403)
+    assert ui.get("/privacy/retention/").status_code == (200 if name == "admin" else 403)
+    enters = name not in ("partner1", "partner2")
+    assert ui.get("/leads/new/").status_code == (200 if enters else 403)
+
+
+def test_person_page_and_call_list_query_counts_are_pinned(world, django_assert_max_num_queries):
+    from leadwerk.messaging.services import message_send
+    from leadwerk.tests_support.consent import grant
+
+    rep = world.users["rep1"]
+    for key in ("r1", "pool1"):
+        person = world.leads[key].person
+        person.phone = "+49891234567"
+        person.save()
+        grant(person, purpose="product_marketing", channel="phone")
+        for _ in range(5):
+            message_send(
+                purpose="product_marketing",
+                channel="phone",
+                person=person,
+                subject="Anruf",
+                body="Demo",
+                assignee=rep,
+            )
+    ui = world.client("rep1")
+    with django_assert_max_num_queries(4):
+        assert ui.get("/calls/").status_code == 200
+    with django_assert_max_num_queries(10):
+        assert ui.get(f"/persons/{world.leads['r1'].person.uuid}/").status_code == 200
