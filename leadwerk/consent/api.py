@@ -12,7 +12,7 @@ from ninja import Router, Schema
 from ninja.errors import AuthorizationError
 from pydantic import ConfigDict, Field
 
-from leadwerk.contacts.selectors import person_get
+from leadwerk.contacts.selectors import contact_fields_limited, person_get
 from leadwerk.errors import DomainValidationError, FieldError
 from leadwerk.leads.schemas import MessageOut, ValidationErrorOut
 
@@ -91,7 +91,8 @@ class DoubleOptInOut(Schema):
     expires_at: datetime
 
 
-def record_out(r) -> dict:
+def record_out(r, *, limited: bool = False) -> dict:
+    """``limited`` (partners): without the person's address and user agent."""
     return {
         "id": r.uuid,
         "purpose": r.purpose,
@@ -102,8 +103,8 @@ def record_out(r) -> dict:
         "text_version": r.text.version if r.text_id else None,
         "text_language": r.text.language if r.text_id else None,
         "recorded_at": r.recorded_at,
-        "ip": r.ip,
-        "user_agent": r.user_agent,
+        "ip": None if limited else r.ip,
+        "user_agent": "" if limited else r.user_agent,
         "recorded_by": str(r.recorded_by) if r.recorded_by_id else None,
         "evidence": r.evidence,
     }
@@ -116,7 +117,7 @@ def _person(request, person_id):
     return person
 
 
-def _consents(person) -> dict:
+def _consents(person, *, limited: bool) -> dict:
     return {
         "current": [
             {
@@ -128,7 +129,7 @@ def _consents(person) -> dict:
             }
             for row in consent_overview(person=person)
         ],
-        "history": [record_out(r) for r in consent_history(person=person)[:500]],
+        "history": [record_out(r, limited=limited) for r in consent_history(person=person)[:500]],
     }
 
 
@@ -138,7 +139,7 @@ def _consents(person) -> dict:
     summary="Consent state and history of a person",
 )
 def get_consents(request: HttpRequest, person_id: UUID):
-    return _consents(_person(request, person_id))
+    return _consents(_person(request, person_id), limited=contact_fields_limited(request.user))
 
 
 @router.post(
@@ -159,7 +160,7 @@ def post_consent(request: HttpRequest, person_id: UUID, payload: ConsentIn):
             actor=request.user,
             evidence=payload.evidence,
         )
-        return 201, record_out(record)
+        return 201, record_out(record, limited=contact_fields_limited(request.user))
     if not _may_grant(request.user):
         raise AuthorizationError(message="your role may withdraw consent but not record it")
     text = None

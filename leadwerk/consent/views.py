@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from leadwerk.accounts.choices import Role
 from leadwerk.audit.context import client_ip
 from leadwerk.contacts.models import Person
-from leadwerk.contacts.selectors import person_get
+from leadwerk.contacts.selectors import contact_fields_limited, person_get
 from leadwerk.errors import Conflict, DomainValidationError
 from leadwerk.throttle.services import rate_limit_hit
 
@@ -213,6 +213,8 @@ def consent_panel_context(request, person: Person, **extra) -> dict:
         "consent_history": consent_history(person=person)[:100],
         "consent_form": extra.pop("consent_form", ConsentRecordForm()),
         "may_grant": _may_grant(request.user),
+        # Partners see the state and history, not the person's addresses.
+        "limited": contact_fields_limited(request.user),
         "granted": ConsentState.GRANTED,
         **extra,
     }

@@ -287,3 +287,32 @@ def test_person_page_and_call_list_query_counts_are_pinned(world, django_assert_
         assert ui.get("/calls/").status_code == 200
     with django_assert_max_num_queries(10):
         assert ui.get(f"/persons/{world.leads['r1'].person.uuid}/").status_code == 200
+
+
+def test_partner_sees_consent_state_but_not_the_persons_addresses(world):
+    from leadwerk.consent.choices import ConsentSource
+    from leadwerk.consent.services import consent_record
+    from leadwerk.tests_support.consent import publish_text
+
+    person = world.leads["p1"].person
+    consent_record(
+        person=person,
+        purpose="newsletter",
+        channel="email",
+        state="granted",
+        legal_basis="consent",
+        source=ConsentSource.DOUBLE_OPT_IN,
+        text=publish_text(),
+        ip="198.51.100.23",
+        user_agent="PrivateBrowser/1",
+    )
+    history = world.api("partner1").get(f"/api/v1/persons/{person.uuid}/consents").json()
+    assert history["history"][0]["state"] == "granted"
+    assert (history["history"][0]["ip"], history["history"][0]["user_agent"]) == (None, "")
+    assert (
+        "198.51.100.23"
+        not in world.client("partner1").get(f"/persons/{person.uuid}/").content.decode()
+    )
+    full = world.api("admin").get(f"/api/v1/persons/{person.uuid}/consents").json()
+    assert full["history"][0]["ip"] == "198.51.100.23"
+    assert "198.51.100.23" in world.client("admin").get(f"/persons/{person.uuid}/").content.decode()
