@@ -48,13 +48,32 @@ def export_json(request, uuid):
 def export_html(request, uuid):
     person = _person(request, uuid)
     data = person_export_data(person=person, actor=request.user)
-    sections = [
-        (name, json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
-        for name, value in data["sections"].items()
-    ]
+    sections = [_readable(name, value) for name, value in data["sections"].items()]
     return render(
         request, "privacy/export.html", {"person": person, "data": data, "sections": sections}
     )
+
+
+def _text(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict | list):
+        return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1)
+    return str(value)
+
+
+def _readable(name: str, value) -> dict:
+    """A section as something a person can read: key/value pairs, or a table per list."""
+    section = {"name": name, "pairs": [], "tables": []}
+    items = value.items() if isinstance(value, dict) else [("", value)]
+    for key, item in items:
+        if isinstance(item, list) and all(isinstance(row, dict) for row in item):
+            columns = list(dict.fromkeys(k for row in item for k in row))
+            rows = [[_text(row.get(c)) for c in columns] for row in item]
+            section["tables"].append({"title": key, "columns": columns, "rows": rows})
+        else:
+            section["pairs"].append((key, _text(item)))
+    return section
 
 
 @login_required

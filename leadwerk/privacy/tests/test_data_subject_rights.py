@@ -188,6 +188,7 @@ def test_export_holds_every_section_and_is_audited(subject, client, admin_user):
     assert AuditEntry.objects.filter(action=AuditAction.EXPORT, person_uuid=subject.uuid).exists()
     page = client.get(f"/persons/{subject.uuid}/privacy/export.html").content.decode()
     assert EMAIL in page and "<h2>consent</h2>" in page
+    assert "<th>legal_basis</th>" in page and '<td class="prewrap">double_opt_in</td>' in page
 
 
 def test_export_page_escapes_what_people_typed(client, admin_user):
