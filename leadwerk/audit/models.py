@@ -34,8 +34,10 @@ class AuditEntry(models.Model):
         verbose_name=_("actor"),
         null=True,
         blank=True,
-        # Users who acted are deactivated, never deleted: their entries must stay attributable.
-        on_delete=models.PROTECT,
+        # Deleting a user must neither change nor block entries: the id stays (no database
+        # constraint) and actor_label keeps the name. Leadwerk deactivates users instead.
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
     actor_label = models.CharField(_("actor"), max_length=150, blank=True)

@@ -41,7 +41,7 @@ class DoubleOptIn(models.Model):
     """A confirmation request: one signed, expiring, single-use link for one person and purpose."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    person = models.ForeignKey("contacts.Person", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey("contacts.Person", on_delete=models.CASCADE, related_name="+")
     purpose = models.CharField(max_length=30, choices=Purpose.choices)
     channel = models.CharField(max_length=10, choices=ContactChannel.choices)
     text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="+")
@@ -66,7 +66,7 @@ class ConsentRecord(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     person = models.ForeignKey(
-        "contacts.Person", on_delete=models.PROTECT, related_name="consent_records"
+        "contacts.Person", on_delete=models.CASCADE, related_name="consent_records"
     )
     purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
     channel = models.CharField(_("channel"), max_length=10, choices=ContactChannel.choices)
@@ -94,7 +94,7 @@ class ConsentRecord(models.Model):
     )
     evidence = models.CharField(_("evidence"), max_length=300, blank=True)
     double_opt_in = models.ForeignKey(
-        DoubleOptIn, null=True, blank=True, on_delete=models.PROTECT, related_name="records"
+        DoubleOptIn, null=True, blank=True, on_delete=models.RESTRICT, related_name="records"
     )
 
     class Meta:
@@ -127,13 +127,13 @@ class ConsentStatus(models.Model):
     """The current state per person, purpose and channel: a pointer to the newest record."""
 
     person = models.ForeignKey(
-        "contacts.Person", on_delete=models.PROTECT, related_name="consent_statuses"
+        "contacts.Person", on_delete=models.CASCADE, related_name="consent_statuses"
     )
     purpose = models.CharField(max_length=30, choices=Purpose.choices)
     channel = models.CharField(max_length=10, choices=ContactChannel.choices)
     state = models.CharField(max_length=10, choices=ConsentState.choices)
     legal_basis = models.CharField(max_length=20, choices=LegalBasis.choices)
-    record = models.ForeignKey(ConsentRecord, on_delete=models.PROTECT, related_name="+")
+    record = models.ForeignKey(ConsentRecord, on_delete=models.CASCADE, related_name="+")
     updated_at = models.DateTimeField()
 
     class Meta:

@@ -13,7 +13,7 @@ class OutboundMessage(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     person = models.ForeignKey(
-        "contacts.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "contacts.Person", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -30,7 +30,7 @@ class OutboundMessage(models.Model):
         verbose_name=_("consent record"),
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
     )
     actor = models.ForeignKey(
@@ -53,8 +53,8 @@ class CallTask(models.Model):
     """A request to a human to call a person for a marketing purpose (passed the one door)."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    message = models.OneToOneField(OutboundMessage, on_delete=models.PROTECT, related_name="task")
-    person = models.ForeignKey("contacts.Person", on_delete=models.PROTECT, related_name="+")
+    message = models.OneToOneField(OutboundMessage, on_delete=models.RESTRICT, related_name="task")
+    person = models.ForeignKey("contacts.Person", on_delete=models.CASCADE, related_name="+")
     purpose = models.CharField(_("purpose"), max_length=30)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -13,7 +13,7 @@ class Erasure(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     person = models.OneToOneField(
-        "contacts.Person", on_delete=models.PROTECT, related_name="erasure"
+        "contacts.Person", on_delete=models.CASCADE, related_name="erasure"
     )
     reason = models.CharField(_("reason"), max_length=10, choices=ErasureReason.choices)
     requested_by = models.ForeignKey(

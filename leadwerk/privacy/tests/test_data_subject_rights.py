@@ -308,3 +308,33 @@ def test_retention_page_shows_what_would_be_removed(client, admin_user, rep):
     assert str(quiet.person.uuid) in page
     client.force_login(rep)
     assert client.get("/privacy/retention/").status_code == 403
+
+
+def test_deleting_rows_by_hand_is_not_blocked_and_the_audit_log_keeps_its_entries(rep):
+    """Leadwerk anonymises persons and deactivates users; a hand-made delete (shell, test
+    set-up) of a person still works, and deleting a user leaves their audit entries as
+    they were."""
+    from leadwerk.consent.models import ConsentRecord
+    from leadwerk.messaging.models import OutboundMessage
+    from leadwerk.tests_support.factories import UserFactory
+
+    person = PersonFactory(phone="+49891234567")
+    grant(person, purpose="product_marketing", channel="phone", actor=rep)
+    message_send(
+        purpose="product_marketing",
+        channel="phone",
+        person=person,
+        subject="A",
+        body="B",
+        assignee=rep,
+        actor=rep,
+    )
+    person.delete()
+    assert not ConsentRecord.objects.exists() and not OutboundMessage.objects.exists()
+    leaver = UserFactory(username="leaver")
+    from leadwerk.audit.services import audit_record
+
+    audit_record(action=AuditAction.LOGIN, actor=leaver, object_type="user", summary="in")
+    leaver.delete()
+    entry = AuditEntry.objects.get(actor_label="leaver")
+    assert (entry.summary, entry.action) == ("in", AuditAction.LOGIN)
