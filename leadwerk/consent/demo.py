@@ -28,9 +28,9 @@ def demo_consents(*, persons, seed: int = 2026) -> int:
     them withdrew later. Returns the number of consent records written."""
     rng = random.Random(seed)
     texts = {
-        key: ConsentText.objects.create(
-            purpose=key[0], channel=key[1], language=key[2], version=1, text=text
-        )
+        key: ConsentText.objects.get_or_create(
+            purpose=key[0], channel=key[1], language=key[2], version=1, defaults={"text": text}
+        )[0]
         for key, text in TEXTS.items()
     }
     newsletter = texts[("newsletter", "email", "de")]
