@@ -15,6 +15,16 @@ from leadwerk.tests_support.factories import (
     UserFactory,
 )
 
+pytest_plugins = ["leadwerk.tests_support.mailserver"]
+
+
+@pytest.fixture(autouse=True)
+def _mail_only_through_the_door(settings):
+    """pytest-django swaps in the locmem backend; keep the one door's guard in front of it,
+    so a test of any code that mails outside messaging.services.message_send fails."""
+    settings.EMAIL_BACKEND = "leadwerk.messaging.backend.GuardedEmailBackend"
+    settings.LEADWERK_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):

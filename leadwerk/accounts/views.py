@@ -55,6 +55,6 @@ def tokens(request):
 @require_POST
 def token_revoke(request, uuid):
     token = get_object_or_404(ApiToken, uuid=uuid, user=request.user)
-    api_token_revoke(token=token)
+    api_token_revoke(token=token, actor=request.user)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("accounts:tokens")

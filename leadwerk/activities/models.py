@@ -33,6 +33,11 @@ class Activity(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     payload = models.JSONField(_("details"), default=dict, blank=True)
+    restricted = models.BooleanField(
+        _("restricted"),
+        default=False,
+        help_text=_("Only the author, the lead's owner, its team managers and admins see it."),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -23,6 +23,7 @@ from .selectors import (
     company_get,
     company_list,
     company_related_uuids,
+    contact_fields_limited,
     person_get,
     person_lead_uuids,
     person_list,
@@ -64,7 +65,9 @@ def get_person(request: HttpRequest, person_id: UUID):
         raise Http404("person not found")
     return {
         **person_out(person),
-        "company": company_out(person.company) if person.company_id else None,
+        "company": company_out(person.company, limited=contact_fields_limited(request.user))
+        if person.company_id
+        else None,
         "lead_ids": person_lead_uuids(user=request.user, person=person),
     }
 
@@ -81,7 +84,9 @@ def list_companies(request: HttpRequest, query: Query[ListQuery]):
         "count": page.count,
         "page": page.number,
         "page_size": page.size,
-        "results": [company_out(c) for c in page.items],
+        "results": [
+            company_out(c, limited=contact_fields_limited(request.user)) for c in page.items
+        ],
     }
 
 
@@ -95,4 +100,9 @@ def get_company(request: HttpRequest, company_id: UUID):
     if company is None:
         raise Http404("company not found")
     person_ids, lead_ids = company_related_uuids(user=request.user, company=company)
-    return {**company_out(company), "person_ids": person_ids, "lead_ids": lead_ids}
+    limited = contact_fields_limited(request.user)
+    return {
+        **company_out(company, limited=limited),
+        "person_ids": person_ids,
+        "lead_ids": lead_ids,
+    }

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from leadwerk.accounts.choices import Role
 from leadwerk.accounts.selectors import user_sees_everything
 from leadwerk.leads.selectors import lead_scope
 
 from .models import Company, Person
 from .normalization import company_name_key, email_key
+
+# Fields of a company a partner does not see (internal qualification data).
+PARTNER_HIDDEN_COMPANY_FIELDS = frozenset({"vat_id", "employees"})
+
+
+def contact_fields_limited(user) -> bool:
+    """Partners (without an internal role) see persons and companies with limited fields."""
+    return (
+        user.has_role(Role.PARTNER)
+        and not user_sees_everything(user)
+        and not user.has_role(Role.SALES_REP, Role.SALES_MANAGER)
+    )
 
 
 def person_scope(*, user) -> QuerySet[Person]:

@@ -15,6 +15,7 @@ from leadwerk.pagination import PAGE_SIZES, paginate
 from .selectors import (
     company_get,
     company_list,
+    contact_fields_limited,
     person_find_by_email,
     person_get,
     person_list,
@@ -71,6 +72,10 @@ def persons(request):
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def person_detail(request, uuid):
+    from leadwerk.consent.views import consent_panel_context
+    from leadwerk.privacy.selectors import user_may_handle_requests
+    from leadwerk.privacy.services import person_is_erased
+
     person = person_get(user=request.user, uuid=uuid)
     if person is None:
         raise Http404
@@ -78,7 +83,13 @@ def person_detail(request, uuid):
     return render(
         request,
         "contacts/person_detail.html",
-        {"person": person, "leads": leads, "timeline": activity_timeline(person=person)},
+        {
+            "leads": leads,
+            "timeline": activity_timeline(user=request.user, person=person),
+            "may_handle_requests": user_may_handle_requests(request.user),
+            "erased": person_is_erased(person),
+            **consent_panel_context(request, person),
+        },
     )
 
 
@@ -99,6 +110,7 @@ def company_detail(request, uuid):
     company = company_get(user=request.user, uuid=uuid)
     if company is None:
         raise Http404
+    limited = contact_fields_limited(request.user)
     people = list(person_list(user=request.user, company_uuid=company.uuid)[:COMPANY_PAGE_LIMIT])
     leads_qs = lead_list(user=request.user, filters=LeadFilters()).filter(company=company)
     leads = list(leads_qs[:COMPANY_PAGE_LIMIT])
@@ -106,7 +118,13 @@ def company_detail(request, uuid):
     return render(
         request,
         "contacts/company_detail.html",
-        {"company": company, "people": people, "leads": leads, "lead_count": lead_count},
+        {
+            "company": company,
+            "people": people,
+            "leads": leads,
+            "lead_count": lead_count,
+            "limited": limited,
+        },
     )
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
 from ninja import Header, Query, Router, Schema
+from ninja.errors import AuthorizationError
 from ninja.responses import Status
-from pydantic import Field
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 from leadwerk.accounts.selectors import user_assignable_list
 from leadwerk.activities.selectors import activity_timeline
 from leadwerk.campaigns.selectors import campaign_by_slug
+from leadwerk.contacts.selectors import contact_fields_limited
 from leadwerk.errors import DomainValidationError, FieldError
 from leadwerk.pagination import paginate
 
@@ -31,7 +34,7 @@ from .schemas import (
     lead_out,
     stage_change_out,
 )
-from .selectors import SORTS, LeadFilters, lead_get, lead_list
+from .selectors import SORTS, LeadFilters, lead_get, lead_list, user_may_create_leads
 
 router = Router(tags=["leads"])
 
@@ -61,6 +64,8 @@ def create_lead(
     payload: LeadIn,
     idempotency_key: str = Header("", alias="Idempotency-Key", max_length=255),
 ):
+    if not user_may_create_leads(request.user):
+        raise AuthorizationError(message="partners receive leads; they cannot create them")
     result = services.lead_intake(
         data=payload,
         source=LeadSource.API,
@@ -72,6 +77,16 @@ def create_lead(
     return Status(201, lead_out(result.lead))
 
 
+def _iso_only(value: object) -> object:
+    """Refuse numbers: pydantic would read '0.5' as a Unix time, the schema says ISO 8601."""
+    if not isinstance(value, str | datetime) or re.fullmatch(r"\s*[-+]?[\d.eE+-]+\s*", str(value)):
+        raise ValueError("an ISO 8601 date-time with time zone, e.g. 2026-01-31T08:00:00+01:00")
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+
+
 class LeadListQuery(Schema):
     stage: list[Literal[tuple(Stage.values)]] | None = Field(  # type: ignore[valid-type]
         None, description="One or more stages"
@@ -79,8 +94,8 @@ class LeadListQuery(Schema):
     owner: str = Field("", max_length=40, description="A user id, 'me' or 'none'")
     channel: str = Field("", max_length=50)
     campaign: str = Field("", max_length=80)
-    created_from: datetime | None = None
-    created_to: datetime | None = None
+    created_from: IsoDateTime | None = Field(None, description="ISO 8601 with time zone")
+    created_to: IsoDateTime | None = Field(None, description="ISO 8601 with time zone")
     q: str = Field("", max_length=200, description="Text search: name, e-mail, company")
     sort: Literal[tuple(SORTS)] = "-created"  # type: ignore[valid-type]
     page: int = Field(1, ge=1, le=100_000)
@@ -116,7 +131,9 @@ def list_leads(request: HttpRequest, query: Query[LeadListQuery]):
         "count": page.count,
         "page": page.number,
         "page_size": page.size,
-        "results": [lead_out(lead) for lead in page.items],
+        "results": [
+            lead_out(lead, limited=contact_fields_limited(request.user)) for lead in page.items
+        ],
     }
 
 
@@ -127,10 +144,10 @@ def _get_or_404(request: HttpRequest, lead_id: UUID):
     return lead
 
 
-def _detail(lead) -> dict:
+def _detail(request: HttpRequest, lead) -> dict:
     return {
-        **lead_out(lead),
-        "timeline": [activity_out(a) for a in activity_timeline(lead=lead)],
+        **lead_out(lead, limited=contact_fields_limited(request.user)),
+        "timeline": [activity_out(a) for a in activity_timeline(user=request.user, lead=lead)],
         "stage_changes": [
             stage_change_out(c) for c in lead.stage_changes.select_related("by").all()
         ],
@@ -139,7 +156,7 @@ def _detail(lead) -> dict:
 
 @router.get("/leads/{lead_id}", response={200: LeadDetailOut, **DETAIL_ERRORS}, summary="One lead")
 def get_lead(request: HttpRequest, lead_id: UUID):
-    return _detail(_get_or_404(request, lead_id))
+    return _detail(request, _get_or_404(request, lead_id))
 
 
 @router.patch(
@@ -172,7 +189,7 @@ def patch_lead(request: HttpRequest, lead_id: UUID, payload: LeadPatchIn):
     if errors:
         raise DomainValidationError(errors)
     services.lead_update(lead=lead, actor=request.user, changes=changes)
-    return _detail(_get_or_404(request, lead_id))
+    return _detail(request, _get_or_404(request, lead_id))
 
 
 @router.post(
@@ -187,4 +204,4 @@ def transition_lead(request: HttpRequest, lead_id: UUID, payload: TransitionIn):
     services.lead_transition(
         lead=lead, to_stage=payload.to, actor=request.user, reason=payload.reason
     )
-    return _detail(_get_or_404(request, lead_id))
+    return _detail(request, _get_or_404(request, lead_id))

@@ -358,6 +358,16 @@ class LogActivityForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    restricted = forms.BooleanField(
+        label=_("Restricted note (only you, the owner, team managers and admins see it)"),
+        required=False,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("restricted") and cleaned.get("type") != "note":
+            self.add_error("restricted", _("Only notes can be restricted."))
+        return cleaned
 
 
 class WebFormForm(forms.ModelForm):

@@ -117,13 +117,13 @@ def user_ref(user) -> dict | None:
     return {"id": user.uuid, "name": str(user), "email": user.email}
 
 
-def lead_out(lead) -> dict:
+def lead_out(lead, *, limited: bool = False) -> dict:
     return {
         "id": lead.uuid,
         "stage": lead.stage,
         "owner": user_ref(lead.owner),
         "person": person_out(lead.person),
-        "company": company_out(lead.company) if lead.company_id else None,
+        "company": company_out(lead.company, limited=limited) if lead.company_id else None,
         "channel": lead.channel.slug,
         "campaign": lead.campaign.slug if lead.campaign_id else None,
         "source": lead.source,

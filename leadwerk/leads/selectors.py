@@ -58,6 +58,16 @@ def lead_scope_q(user) -> Q | None:
     return q
 
 
+def user_may_create_leads(user) -> bool:
+    """Partners receive leads; only internal roles enter new ones."""
+    return not (
+        user.has_role(Role.PARTNER)
+        and not user.has_role(
+            Role.ADMIN, Role.MARKETING, Role.INSIDE_SALES, Role.SALES_REP, Role.SALES_MANAGER
+        )
+    )
+
+
 def lead_scope(*, user) -> QuerySet[Lead]:
     """All leads ``user`` may see, unfiltered and unordered."""
     if not user.is_authenticated or not user.is_active:

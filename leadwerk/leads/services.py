@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 
 from leadwerk.activities.choices import RESPONSE_TYPES, ActivityType
 from leadwerk.activities.services import activity_record
+from leadwerk.audit.choices import AuditAction
+from leadwerk.audit.services import audit_record
 from leadwerk.campaigns.selectors import campaign_by_slug, channel_by_slug
 from leadwerk.contacts.services import company_match_or_create, person_match_or_create
 from leadwerk.errors import Conflict, DomainValidationError, FieldError
@@ -223,6 +225,50 @@ def _intake(
             payload[f"{label}_differing"] = match.differing
     if context:
         payload["context"] = context
+    if person_match.created:
+        audit_record(
+            action=AuditAction.CREATE,
+            actor=actor,
+            object_type="person",
+            object_id=person.uuid,
+            person=person,
+            summary=f"person {person} created ({source})",
+            after={k: getattr(person, k) for k in ("first_name", "last_name", "email", "phone")},
+        )
+    elif person_match.filled:
+        audit_record(
+            action=AuditAction.UPDATE,
+            actor=actor,
+            object_type="person",
+            object_id=person.uuid,
+            person=person,
+            summary=f"person {person} completed ({source})",
+            after=person_match.filled,
+        )
+    if company_match is not None and company_match.created:
+        audit_record(
+            action=AuditAction.CREATE,
+            actor=actor,
+            object_type="company",
+            object_id=company_match.obj.uuid,
+            person=person,
+            summary=f"company {company_match.obj} created",
+            after={"name": company_match.obj.name},
+        )
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        object_type="lead",
+        object_id=lead.uuid,
+        person=person,
+        summary=f"lead for {person} created ({source}, {channel.slug})",
+        after={
+            "stage": Stage.NEW,
+            "channel": channel.slug,
+            "source": source,
+            "campaign": campaign.slug if campaign else None,
+        },
+    )
     activity_record(
         person=person,
         lead=lead,
@@ -286,6 +332,16 @@ def lead_transition(*, lead: Lead, to_stage: str, actor, reason: str = "") -> St
             payload={"from": from_stage, "to": to_stage, "reason": reason},
             occurred_at=now,
         )
+        audit_record(
+            action=AuditAction.STAGE_CHANGE,
+            actor=actor,
+            object_type="lead",
+            object_id=lead.uuid,
+            person=lead.person,
+            summary=f"{from_stage} → {to_stage}",
+            before={"stage": from_stage},
+            after={"stage": to_stage, "reason": reason},
+        )
     return change
 
 
@@ -342,6 +398,16 @@ def lead_update(*, lead: Lead, actor, changes: dict) -> Lead:
         if "owner" in diff:
             lead.assigned_at = now if lead.owner else None
             fields.append("assigned_at")
+            audit_record(
+                action=AuditAction.ASSIGN,
+                actor=actor,
+                object_type="lead",
+                object_id=lead.uuid,
+                person=lead.person,
+                summary=f"owner: {diff['owner']['from']} → {diff['owner']['to']}",
+                before={"owner": diff["owner"]["from"]},
+                after={"owner": diff["owner"]["to"]},
+            )
             activity_record(
                 person=lead.person,
                 lead=lead,
@@ -353,6 +419,16 @@ def lead_update(*, lead: Lead, actor, changes: dict) -> Lead:
             )
         lead.save(update_fields=fields)
         if diff:
+            audit_record(
+                action=AuditAction.UPDATE,
+                actor=actor,
+                object_type="lead",
+                object_id=lead.uuid,
+                person=lead.person,
+                summary=", ".join(diff),
+                before={k: v["from"] for k, v in diff.items()},
+                after={k: v["to"] for k, v in diff.items()},
+            )
             activity_record(
                 person=lead.person,
                 lead=lead,
@@ -372,14 +448,25 @@ def _display(value) -> object:
 
 
 def lead_log_activity(
-    *, lead: Lead, actor, type: ActivityType, subject: str, body: str = ""
+    *,
+    lead: Lead,
+    actor,
+    type: ActivityType,
+    subject: str,
+    body: str = "",
+    restricted: bool = False,
 ) -> None:
     """Log a call, e-mail, meeting, note, … on the lead. The first call, e-mail or meeting
-    is the lead's first response (it stops the response-time clock)."""
+    is the lead's first response (it stops the response-time clock). Only notes can be
+    ``restricted`` (hidden from marketing and partners)."""
+    if restricted and type != ActivityType.NOTE:
+        raise DomainValidationError(
+            [FieldError(("restricted",), "only notes can be restricted", "not_allowed")]
+        )
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         now = timezone.now()
-        activity_record(
+        activity = activity_record(
             person=lead.person,
             lead=lead,
             type=type,
@@ -387,6 +474,15 @@ def lead_log_activity(
             subject=subject,
             payload={"body": body} if body else {},
             occurred_at=now,
+            restricted=restricted,
+        )
+        audit_record(
+            action=AuditAction.CREATE,
+            actor=actor,
+            object_type="activity",
+            object_id=activity.uuid,
+            person=lead.person,
+            summary=f"{type} logged on lead {lead.uuid}" + (" (restricted)" if restricted else ""),
         )
         if type in RESPONSE_TYPES and lead.first_response_at is None:
             lead.first_response_at = now
@@ -397,4 +493,13 @@ def webform_save(*, webform, actor) -> None:
     """Create or change a public web form (validated by its form before)."""
     with transaction.atomic():
         webform.full_clean()
+        created = webform._state.adding
         webform.save()
+        audit_record(
+            action=AuditAction.CREATE if created else AuditAction.UPDATE,
+            actor=actor,
+            object_type="webform",
+            object_id=webform.uuid,
+            summary=f"web form {webform.name}",
+            after={"name": webform.name, "active": webform.is_active},
+        )

@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 from uuid import UUID
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -28,7 +29,7 @@ from leadwerk.accounts.selectors import user_assignable_list
 from leadwerk.activities.choices import ActivityType
 from leadwerk.activities.selectors import activity_timeline
 from leadwerk.campaigns.selectors import campaign_list, channel_list
-from leadwerk.contacts.selectors import person_find_by_email
+from leadwerk.contacts.selectors import contact_fields_limited, person_find_by_email
 from leadwerk.errors import Conflict, DomainValidationError
 from leadwerk.pagination import PAGE_SIZES, paginate
 from leadwerk.throttle.services import rate_limit_hit
@@ -52,6 +53,7 @@ from .selectors import (
     lead_get,
     lead_list,
     lead_stage_counts,
+    user_may_create_leads,
     webform_get_public,
     webform_list,
 )
@@ -207,11 +209,12 @@ def _detail_context(request, lead, **extra) -> dict:
     allowed = sorted(TRANSITIONS[lead.stage], key=Stage.values.index)
     return {
         "lead": lead,
-        "timeline": activity_timeline(lead=lead),
+        "timeline": activity_timeline(user=request.user, lead=lead),
         "transitions": [(s, Stage(s).label, s in REASON_REQUIRED) for s in allowed],
         "transition_form": extra.pop("transition_form", TransitionForm()),
         "log_form": extra.pop("log_form", LogActivityForm()),
         "owners": user_assignable_list(user=request.user),
+        "limited": contact_fields_limited(request.user),
         "other_leads": lead_list(user=request.user, filters=LeadFilters())
         .filter(person=lead.person)
         .exclude(pk=lead.pk)[:20],
@@ -284,6 +287,7 @@ def log_activity(request, uuid):
             type=activity_type,
             subject=form.cleaned_data["subject"],
             body=form.cleaned_data["body"],
+            restricted=form.cleaned_data["restricted"],
         )
         messages.success(request, _("%(activity)s logged.") % {"activity": activity_type.label})
         return _after_action(request, lead)
@@ -321,12 +325,7 @@ def assign(request, uuid):
 def _may_enter_leads(user) -> bool:
     """Everyone but partner staff may type in leads (partners only work the leads routed
     to their company)."""
-    return not (
-        user.has_role(Role.PARTNER)
-        and not user.has_role(
-            Role.ADMIN, Role.MARKETING, Role.INSIDE_SALES, Role.SALES_REP, Role.SALES_MANAGER
-        )
-    )
+    return user_may_create_leads(user)
 
 
 @login_required
@@ -469,6 +468,10 @@ def _activate_form_language(request, webform: WebForm) -> None:
         request.LANGUAGE_CODE = webform.language
 
 
+# Embedded in customers' websites: any site may frame the form (the app itself: none).
+EMBEDDABLE_CSP = {"frame-ancestors": ["*"]}
+
+
 def _render_public_form(request, webform, form, *, status=200, problem=""):
     """The form with a fresh token (also after an error, so the visitor can send again)."""
     token = form_token_issue(form_uuid=webform.uuid)
@@ -488,6 +491,7 @@ def _render_public_form(request, webform, form, *, status=200, problem=""):
 
 
 @xframe_options_exempt
+@csp_replace(EMBEDDABLE_CSP)
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def public_form(request, uuid):
@@ -558,6 +562,7 @@ def public_form(request, uuid):
 
 
 @xframe_options_exempt
+@csp_replace(EMBEDDABLE_CSP)
 @require_http_methods(["GET", "HEAD"])
 def public_form_thanks(request, uuid):
     webform = _public_webform(uuid)

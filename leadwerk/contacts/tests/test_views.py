@@ -120,8 +120,9 @@ def test_detail_pages_query_counts_are_pinned(admin_user, channel, django_assert
             )
     client = browser(admin_user)
     client.get(company.get_absolute_url())
-    # session, user, roles, person, leads, timeline
-    with django_assert_max_num_queries(6):
+    # session, user, roles, person, leads, timeline, consent states, consent texts,
+    # erasure check
+    with django_assert_max_num_queries(9):
         client.get(people[0].get_absolute_url())
     # session, user, roles, company, persons, leads
     with django_assert_max_num_queries(6):
