@@ -13,6 +13,11 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("", include("leadwerk.leads.urls")),
     path("", include("leadwerk.contacts.urls")),
+    path("audit/", include("leadwerk.audit.urls")),
+    path("export/", include("leadwerk.exports.urls")),
+    path("", include("leadwerk.consent.urls")),
+    path("", include("leadwerk.privacy.urls")),
+    path("", include("leadwerk.messaging.urls")),
     path("", include("leadwerk.routing.urls")),
 ]
 if "bench.baseline" in settings.INSTALLED_APPS:

@@ -174,10 +174,13 @@ class CompanyIn(_In):
     def _vat(cls, value: str) -> str:
         if not value:
             return ""
-        compact = eu_vat.compact(value).upper()
-        if compact[:2].lower() in eu_vat.MEMBER_STATES and not eu_vat.is_valid(compact):
-            raise ValueError(f"'{value}' is not a valid EU VAT ID")
-        return compact
+        compact = re.sub(r"[\s.\-/]", "", value).upper()
+        if compact[:2].lower() in eu_vat.MEMBER_STATES or compact[:2] == "EL":
+            if not eu_vat.is_valid(compact):
+                raise ValueError(f"'{value}' is not a valid EU VAT ID")
+            return compact
+        # Not an EU VAT ID (Swiss CHE-… MWST, British GB…): no check here, kept as given.
+        return value
 
     @field_validator("postal_code")
     @classmethod

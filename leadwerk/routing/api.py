@@ -3,7 +3,7 @@ to a lead (/api/v1/leads/{id}/accept|reject|return|route) and /api/v1/notificati
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
@@ -47,6 +47,8 @@ from .schemas import (
     DueOut,
     FairnessOut,
     HolidayOut,
+    IsoDate,
+    IsoDateTime,
     MemberIn,
     MemberPatchIn,
     NotificationOut,
@@ -478,8 +480,8 @@ def remove_member(request: HttpRequest, pool_id: UUID, user_id: UUID):
 
 
 class PeriodQuery(Schema):
-    start: date | None = Field(None, description="First day (default: 1 January this year)")
-    end: date | None = Field(None, description="Last day, included (default: today)")
+    start: IsoDate | None = Field(None, description="First day (default: 1 January this year)")
+    end: IsoDate | None = Field(None, description="Last day, included (default: today)")
 
 
 def _period(query: PeriodQuery) -> tuple[datetime, datetime]:
@@ -582,7 +584,11 @@ def calendar_out(c: BusinessCalendar) -> dict:
         "subdivision": c.subdivision,
         "is_default": c.is_default,
         "hours": [
-            {"weekday": h.weekday, "starts_at": h.starts_at, "ends_at": h.ends_at}
+            {
+                "weekday": h.weekday,
+                "starts_at": h.starts_at.strftime("%H:%M"),
+                "ends_at": "24:00" if h.ends_at == time(0) else h.ends_at.strftime("%H:%M"),
+            }
             for h in c.hours.all()
         ],
         "company_holidays": [{"date": h.date, "name": h.name} for h in c.company_holidays.all()],
@@ -596,6 +602,11 @@ def _calendar_or_404(calendar_id: UUID) -> BusinessCalendar:
     return calendar
 
 
+def _clock(value: str) -> time:
+    """ "08:00" -> 08:00; "24:00" -> midnight, the end of the day."""
+    return time(0) if value == "24:00" else time.fromisoformat(value)
+
+
 def _calendar_save(payload: CalendarIn, calendar=None) -> BusinessCalendar:
     return services.calendar_save(
         calendar=calendar,
@@ -604,7 +615,7 @@ def _calendar_save(payload: CalendarIn, calendar=None) -> BusinessCalendar:
         country=payload.country,
         subdivision=payload.subdivision,
         is_default=payload.is_default,
-        hours=[(h.weekday, h.starts_at, h.ends_at) for h in payload.hours],
+        hours=[(h.weekday, _clock(h.starts_at), _clock(h.ends_at)) for h in payload.hours],
         company_holidays=[(h.date, h.name) for h in payload.company_holidays],
     )
 
@@ -655,7 +666,7 @@ def calendar_holidays(request: HttpRequest, calendar_id: UUID, query: Query[Holi
 
 
 class DueQuery(Schema):
-    start: datetime
+    start: IsoDateTime
     value: int = Field(..., ge=1, le=100_000)
     unit: str = Field("days", pattern="^(minutes|hours|days)$")
 
@@ -667,8 +678,6 @@ class DueQuery(Schema):
 )
 def calendar_due(request: HttpRequest, calendar_id: UUID, query: Query[DueQuery]):
     _manager(request)
-    if query.start.tzinfo is None:
-        raise DomainValidationError([FieldError(("query", "start"), "give a time zone offset")])
     clock = calendar_clock(_calendar_or_404(calendar_id))
     due = clock.due(query.start, query.value, query.unit)
     return {

@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from leadwerk.leads.choices import CLOSED_STAGES, Stage
 
@@ -154,7 +155,7 @@ def pool_pick(
         ).values_list("pk", "user_id", "user__uuid", "share", "capacity", "calendar_id")
     ]
     if not members:
-        return PoolOutcome(None, None, "the pool has no active members")
+        return PoolOutcome(None, None, _("the pool has no active members"))
     user_ids = [m.user_id for m in members]
     if lock and connection.features.has_select_for_update:
         # Every membership of these users, in one order: parallel assignments that could
@@ -181,11 +182,14 @@ def pool_pick(
     available: list[_Seat] = []
     for m in members:
         if m.user_id in exclude_user_ids:
-            why[m.user_id] = "excluded"
+            why[m.user_id] = _("excluded")
         elif m.user_id in absent:
-            why[m.user_id] = f"absent until {_local(absent[m.user_id])}"
+            why[m.user_id] = _("absent until %(when)s") % {"when": _local(absent[m.user_id])}
         elif m.capacity is not None and loads.get(m.user_id, 0) >= m.capacity:
-            why[m.user_id] = f"full ({loads.get(m.user_id, 0)} of {m.capacity} open leads)"
+            why[m.user_id] = _("full (%(open)s of %(capacity)s open leads)") % {
+                "open": loads.get(m.user_id, 0),
+                "capacity": m.capacity,
+            }
         else:
             available.append(m)
     unavailable = _named(why)
@@ -193,7 +197,11 @@ def pool_pick(
         retry = min(absent.values()) if absent else None
         detail = "; ".join(f"{k}: {v}" for k, v in sorted(unavailable.items()))
         return PoolOutcome(
-            None, None, f"nobody available: {detail}", retry_at=retry, unavailable=unavailable
+            None,
+            None,
+            _("nobody available: %(who)s") % {"who": detail},
+            retry_at=retry,
+            unavailable=unavailable,
         )
     available = _soonest_working(available, pool=pool, now=now)
     pick = fair_pick(
@@ -207,7 +215,8 @@ def pool_pick(
     return PoolOutcome(
         user,
         pick,
-        f"fairest of {len(pick.candidates)} level on count among {len(available)} available",
+        _("fairest of %(level)s level on count among %(available)s available")
+        % {"level": len(pick.candidates), "available": len(available)},
         unavailable=unavailable,
     )
 
@@ -251,14 +260,17 @@ def _local(at: datetime) -> str:
 
 def _user_unavailable(user, *, now: datetime, exclude_user_ids: Collection[int]) -> str | None:
     if user is None:
-        return "no such user"
+        return _("no such user")
     if not user.is_active:
-        return f"{user} is inactive"
+        return _("%(user)s is inactive") % {"user": user}
     if user.pk in exclude_user_ids:
-        return f"{user} is excluded"
+        return _("%(user)s is excluded") % {"user": user}
     absent = absences_now([user.pk], now)
     if user.pk in absent:
-        return f"{user} is absent until {_local(absent[user.pk])}"
+        return _("%(user)s is absent until %(when)s") % {
+            "user": user,
+            "when": _local(absent[user.pk]),
+        }
     return None
 
 
@@ -280,12 +292,16 @@ def routing_decide(
     for rule in rules if rules is not None else rules_in_order():
         label, rid = rule.name, str(rule.uuid)
         if not rule.is_default and not conditions_match(rule.conditions, facts):
-            attempts.append(Attempt(label, rid, False, False, "conditions not met"))
+            attempts.append(Attempt(label, rid, False, False, _("conditions not met")))
             continue
         if rule.target_type == TargetType.POOL:
             pool = rule.target_pool
             if not pool.is_active:
-                attempts.append(Attempt(label, rid, True, False, f"pool {pool} is inactive"))
+                attempts.append(
+                    Attempt(
+                        label, rid, True, False, _("pool %(pool)s is inactive") % {"pool": pool}
+                    )
+                )
                 continue
             outcome = pool_pick(
                 pool,
@@ -310,15 +326,15 @@ def routing_decide(
         else:
             owner_id = facts.get("account_owner_id")
             if not facts.get("existing_customer") or owner_id is None:
-                attempts.append(Attempt(label, rid, True, False, "no account owner known"))
+                attempts.append(Attempt(label, rid, True, False, _("no account owner known")))
                 continue
             user = user_model.objects.filter(pk=owner_id).first()
         problem = _user_unavailable(user, now=now, exclude_user_ids=exclude_user_ids)
         if problem:
             attempts.append(Attempt(label, rid, True, False, problem))
             continue
-        attempts.append(Attempt(label, rid, True, True, f"to {user}"))
+        attempts.append(Attempt(label, rid, True, True, _("to %(user)s") % {"user": user}))
         return Decision(user, rule, None, quality, attempts, None, None, alert_pools)
     if not attempts:
-        attempts.append(Attempt("", "", False, False, "there are no active routing rules"))
+        attempts.append(Attempt("", "", False, False, _("there are no active routing rules")))
     return Decision(None, None, None, quality, attempts, None, retry_at, alert_pools)

@@ -1,33 +1,35 @@
 """Telling users: an entry in the in-app inbox (the badge) and an e-mail.
 
-``notify_user`` is routing's only way to reach a person, and ``notification_email_send`` is
-the only function here that talks to Django's e-mail framework; when the consent branch's
-single door for outbound messages arrives, this is the one call to route through it.
-The mail goes out after the transaction commits (nothing is mailed about a change that was
-rolled back); when the mail server does not answer, a background task tries again later.
+``notify_user`` is routing's only way to reach a person. Its e-mail goes through the one
+door for outbound messages (``messaging.services.message_send``, purpose "user
+notification"), which sends it after the transaction commits; once the door has tried, the
+outcome is recorded on the notification, and when the mail server did not answer a
+background task tries again later.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+
+from leadwerk.messaging.choices import MessageChannel, MessageStatus, SystemPurpose
+from leadwerk.messaging.models import OutboundMessage
+from leadwerk.messaging.services import message_send
 
 from .choices import NotificationKind
 from .models import Notification
 
 logger = logging.getLogger(__name__)
 
-# Retries of a mail that could not be handed over, and the wait before each.
+# Retries of a mail the mail server did not take, and the wait before each.
 EMAIL_RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
-SMTP_TIMEOUT_SECONDS = 10
 
 
 def _language(user) -> str:
@@ -58,9 +60,7 @@ def notify_user(
         user=user, kind=kind, lead=lead, title=title.strip()[:300], body=body.strip()
     )
     if email:
-        transaction.on_commit(
-            partial(notification_email_send, notification=notification), robust=True
-        )
+        _email(notification)
     return notification
 
 
@@ -70,55 +70,68 @@ def _lead_url(lead) -> str:
     return f"{settings.LEADWERK_BASE_URL}{lead.get_absolute_url()}"
 
 
-def notification_email_send(
-    *, notification_id: int | None = None, notification: Notification | None = None
-) -> bool:
-    """Hand one notification to the mail system; schedule a retry when that fails.
-    ``notification`` is the one just created (after commit); retries pass its id.
-
-    Returns whether the mail was handed over (now or before)."""
-    if notification is None:
-        notification = (
-            Notification.objects.select_related("user", "lead").filter(pk=notification_id).first()
-        )
-    if notification is None or notification.emailed_at is not None:
-        return notification is not None
-    user = notification.user
-    if not user.email:
-        Notification.objects.filter(pk=notification.pk).update(
-            email_error="the user has no e-mail address"
-        )
-        return False
-    message = EmailMessage(
+def _email(notification: Notification) -> None:
+    """Queue the notification's e-mail at the one door; after commit, note what happened."""
+    message = message_send(
+        purpose=SystemPurpose.USER_NOTIFICATION,
+        channel=MessageChannel.EMAIL,
+        user=notification.user,
         subject=f"[Leadwerk] {notification.title}",
         body=notification.body,
-        to=[user.email],
         headers={
-            "Auto-Submitted": "auto-generated",
+            "Auto-Submitted": "auto-generated",  # RFC 3834: no out-of-office replies
             "X-Leadwerk-Notification": notification.kind,
             **({"X-Leadwerk-Lead": str(notification.lead.uuid)} if notification.lead else {}),
         },
     )
-    attempts = notification.email_attempts + 1
-    try:
-        message.connection = get_connection(timeout=SMTP_TIMEOUT_SECONDS)
-        message.send()
-    except (OSError, smtplib.SMTPException) as exc:
-        logger.warning("notification %s: e-mail not handed over: %s", notification.uuid, exc)
+    if message.status == MessageStatus.REFUSED:
         Notification.objects.filter(pk=notification.pk).update(
-            email_attempts=attempts, email_error=str(exc)[:300]
+            email_attempts=F("email_attempts") + 1, email_error=message.reason[:300]
         )
-        if attempts <= len(EMAIL_RETRY_DELAYS):
-            from .tasks import notification_email
-
-            notification_email.using(
-                run_after=timezone.now() + EMAIL_RETRY_DELAYS[attempts - 1]
-            ).enqueue(notification_id=notification.pk)
-        return False
-    Notification.objects.filter(pk=notification.pk).update(
-        emailed_at=timezone.now(), email_attempts=attempts, email_error=""
+        return
+    transaction.on_commit(
+        partial(_after_delivery, notification_id=notification.pk, message_id=message.pk),
+        robust=True,
     )
-    return True
+
+
+def _after_delivery(*, notification_id: int, message_id: int) -> None:
+    """Record the door's outcome; schedule a retry when the mail server failed."""
+    status, reason, sent_at = OutboundMessage.objects.values_list(
+        "status", "reason", "sent_at"
+    ).get(pk=message_id)
+    if status == MessageStatus.SENT:
+        Notification.objects.filter(pk=notification_id).update(
+            emailed_at=sent_at or timezone.now(),
+            email_attempts=F("email_attempts") + 1,
+            email_error="",
+        )
+        return
+    Notification.objects.filter(pk=notification_id).update(
+        email_attempts=F("email_attempts") + 1, email_error=(reason or status)[:300]
+    )
+    attempts = Notification.objects.values_list("email_attempts", flat=True).get(pk=notification_id)
+    if status == MessageStatus.FAILED and attempts <= len(EMAIL_RETRY_DELAYS):
+        logger.warning("notification %s: e-mail failed (%s); retrying", notification_id, reason)
+        from .tasks import notification_email
+
+        notification_email.using(
+            run_after=timezone.now() + EMAIL_RETRY_DELAYS[attempts - 1]
+        ).enqueue(notification_id=notification_id)
+
+
+def notification_email_send(*, notification_id: int) -> bool:
+    """Try the e-mail of a notification again (the retry task). Returns whether it is sent."""
+    notification = (
+        Notification.objects.select_related("user", "lead").filter(pk=notification_id).first()
+    )
+    if notification is None:
+        return False
+    if notification.emailed_at is None:
+        with transaction.atomic():
+            _email(notification)
+        notification.refresh_from_db(fields=["emailed_at"])
+    return notification.emailed_at is not None
 
 
 def notification_read(*, user, uuid=None) -> bool:

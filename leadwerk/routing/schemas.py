@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from leadwerk.leads.intake import Line, Text
 from leadwerk.leads.schemas import UserRef
 
 from .choices import DurationUnit, Horizon, PoolKind, RejectionOutcome, TargetType
+
+
+def _iso_only(value: object) -> object:
+    """Refuse numbers: pydantic would read '0' as a Unix time, the schema says ISO 8601."""
+    number = r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*"
+    if not isinstance(value, str | date) or re.fullmatch(number, str(value)):
+        raise ValueError("ISO 8601, e.g. 2026-01-31 or 2026-01-31T08:00:00+01:00")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_only)]
+# Kept in UTC: any offset a client sends (even +23:59) is fine, and databases store UTC.
+IsoDateTime = Annotated[
+    AwareDatetime, BeforeValidator(_iso_only), AfterValidator(lambda v: v.astimezone(UTC))
+]
+# A wall-clock time of day, "08:00"; "24:00" ends a working day at midnight.
+ClockTime = Annotated[str, Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$", examples=["08:00"])]
 
 
 class _In(Schema):
@@ -179,8 +204,8 @@ class MemberPatchIn(_In):
 
 class AbsenceIn(_In):
     user: UUID | None = Field(None, description="Default: yourself")
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: IsoDateTime
+    ends_at: IsoDateTime
     note: Line = Field("", max_length=200)
 
 
@@ -197,12 +222,12 @@ class AbsenceOut(Schema):
 
 class HoursIn(_In):
     weekday: int = Field(..., ge=0, le=6, description="0 = Monday")
-    starts_at: time
-    ends_at: time = Field(..., description="00:00 = midnight")
+    starts_at: ClockTime
+    ends_at: ClockTime = Field(..., description="24:00 = midnight")
 
 
 class HolidayIn(_In):
-    date: date
+    date: IsoDate
     name: Line = Field(..., max_length=100)
 
 
@@ -218,8 +243,8 @@ class CalendarIn(_In):
 
 class HoursOut(Schema):
     weekday: int
-    starts_at: time
-    ends_at: time
+    starts_at: str = Field(description="HH:MM, wall clock in the calendar's time zone")
+    ends_at: str = Field(description="HH:MM; 24:00 = midnight")
 
 
 class HolidayOut(Schema):
@@ -296,7 +321,7 @@ class ReasonOut(Schema):
 
 class AccountIn(_In):
     owner: UUID | None = Field(None, description="The account owner; null: none")
-    customer_since: date | None = None
+    customer_since: IsoDate | None = None
 
 
 class AccountOut(Schema):

@@ -129,6 +129,8 @@ class LeadRouting:
 
 def lead_routing(*, lead: Lead, user) -> LeadRouting:
     """Routing facts of a lead the caller already got through ``lead_get``."""
+    if lead.owner_id is None:  # no owner, no current assignment: nothing to read
+        return LeadRouting(None, None, False, False, None)
     assignment = (
         Assignment.objects.filter(lead=lead, status__in=ACTIVE_ASSIGNMENT)
         .select_related("pool", "user")

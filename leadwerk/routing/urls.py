@@ -30,6 +30,7 @@ urlpatterns = [
     path("routing/queue/route/", views.queue_route, name="queue_route_all"),
     path("routing/queue/<uuid:uuid>/route/", views.queue_route, name="queue_route"),
     path("routing/reports/", views.reports, name="reports"),
+    path("routing/badges/", views.badges, name="badges"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("notifications/<uuid:uuid>/", views.notification_open, name="notification_open"),

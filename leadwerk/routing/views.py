@@ -63,11 +63,13 @@ from .selectors import (
     may_manage_routing,
     may_see_routing_reports,
     notification_list,
+    notification_unread_count,
     pool_get,
     pool_list,
     rejection_reason_list,
     rule_list,
     sla_policy_list,
+    unassigned_count,
     unassigned_queue,
 )
 
@@ -593,6 +595,21 @@ def reports(request):
 
 
 # --- notifications ----------------------------------------------------------------------------
+
+
+@login_required
+def badges(request):
+    """The navigation's counts, fetched by the page after it loaded (and every minute)."""
+    reports = may_see_routing_reports(request.user)
+    return render(
+        request,
+        "routing/partials/badges.html",
+        {
+            "unread": notification_unread_count(user=request.user),
+            "may_report": reports,
+            "queued": unassigned_count(user=request.user) if reports else 0,
+        },
+    )
 
 
 @login_required

@@ -82,3 +82,18 @@ def test_inactive_user_sees_nothing(world):
     user.is_active = False
     user.save()
     assert not lead_scope(user=user).exists()
+
+
+def test_person_and_company_lead_counts_only_count_visible_leads(world):
+    from leadwerk.contacts.selectors import company_list, person_list
+
+    users, leads = world
+    partner = users["partner1"]
+    person = leads["partner1"].person
+    # The same person also has a lead the partner must not know about.
+    LeadFactory(person=person, company=person.company)
+    row = person_list(user=partner).get(pk=person.pk)
+    assert row.lead_count == 1
+    company_row = company_list(user=partner).get(pk=person.company_id)
+    assert (company_row.lead_count, company_row.person_count) == (1, 1)
+    assert person_list(user=users["marketing"]).get(pk=person.pk).lead_count == 2

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from leadwerk.accounts.choices import Role
 from leadwerk.activities.choices import ActivityType
 from leadwerk.activities.services import activity_record
+from leadwerk.audit.choices import AuditAction
+from leadwerk.audit.services import audit_record
 from leadwerk.leads.choices import CLOSED_STAGES, Stage
 from leadwerk.leads.models import Lead
 
@@ -195,6 +197,20 @@ def assignment_make(
     if queued:
         UnassignedLead.objects.filter(lead=lead, resolved_at__isnull=True).update(resolved_at=now)
     if set_owner:
+        audit_record(
+            action=AuditAction.ASSIGN,
+            actor=actor,
+            object_type="lead",
+            object_id=lead.uuid,
+            person=lead.person,
+            summary=f"owner: {previous_owner or '-'} → {user} ({trigger})",
+            before={"owner": str(previous_owner) if previous_owner else None},
+            after={
+                "owner": str(user),
+                "rule": assignment.rule_name or None,
+                "pool": pool.name if pool is not None else None,
+            },
+        )
         activity_record(
             person=lead.person,
             lead=lead,

@@ -8,7 +8,7 @@ Every function validates completely before it writes and refuses with a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -339,6 +339,7 @@ def absence_create(
         if value.tzinfo is None:
             errors.append(FieldError((loc,), "give a time zone (e.g. +01:00)", "naive"))
     _raise(errors)
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     if ends_at <= starts_at:
         _raise([FieldError(("ends_at",), "the absence must end after it starts")])
     with transaction.atomic():

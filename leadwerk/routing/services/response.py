@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 
 from leadwerk.activities.choices import ActivityType
 from leadwerk.activities.services import activity_record
+from leadwerk.audit.choices import AuditAction
+from leadwerk.audit.services import audit_record
 from leadwerk.errors import Conflict, DomainValidationError, FieldError
 from leadwerk.leads.choices import Stage
 from leadwerk.leads.models import Lead
@@ -182,6 +184,16 @@ def lead_return(*, lead: Lead, actor, reason: str, text: str = "") -> LeadReject
         lead.partner = None
         lead.assigned_at = None
         lead.save(update_fields=["owner", "partner", "assigned_at", "updated_at"])
+        audit_record(
+            action=AuditAction.ASSIGN,
+            actor=actor,
+            object_type="lead",
+            object_id=lead.uuid,
+            person=lead.person,
+            summary=f"owner: {actor} → - (returned by partner {partner})",
+            before={"owner": str(actor), "partner": str(partner) if partner else None},
+            after={"owner": None, "partner": None, "reason": chosen.code},
+        )
         activity_record(
             person=lead.person,
             lead=lead,
@@ -189,7 +201,7 @@ def lead_return(*, lead: Lead, actor, reason: str, text: str = "") -> LeadReject
             actor=actor,
             subject=_("Returned by partner %(partner)s: %(reason)s")
             % {"partner": partner, "reason": chosen.label},
-            payload={"from": str(actor), "to": None, "returned": True, "text": text},
+            payload={"from": str(actor), "returned_to_pool": True, "text": text},
             occurred_at=now,
         )
         pool = assignment.pool

@@ -6,28 +6,21 @@ from __future__ import annotations
 from django import template
 
 from ..forms import AcceptForm, RejectForm
-from ..selectors import (
-    lead_routing,
-    may_manage_routing,
-    may_see_routing_reports,
-    notification_unread_count,
-    unassigned_count,
-)
+from ..selectors import lead_routing, may_manage_routing, may_see_routing_reports
 
 register = template.Library()
 
 
 @register.inclusion_tag("routing/partials/nav.html", takes_context=True)
 def routing_nav(context) -> dict:
+    """The routing links; their counts (unread notifications, unassigned leads) load after
+    the page (``routing:badges``), so no page pays for them."""
     request = context["request"]
     user = request.user
-    reports = may_see_routing_reports(user)
     return {
         "request": request,
-        "unread": notification_unread_count(user=user),
         "may_manage": may_manage_routing(user),
-        "may_report": reports,
-        "queued": unassigned_count(user=user) if reports else 0,
+        "may_report": may_see_routing_reports(user),
     }
 
 

@@ -10,6 +10,8 @@ from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.conf import settings as django_settings
+from django.utils import translation
 
 from leadwerk.accounts.choices import Role
 from leadwerk.leads.choices import Stage
@@ -71,10 +73,12 @@ def _smtp_server():
 
 @pytest.fixture(autouse=True)
 def mailbox(_smtp_server, settings) -> Mailbox:
-    """Every routing test talks to the real SMTP server; the mailbox starts empty."""
+    """Every routing test talks to the real SMTP server, through the one door's guard; the
+    mailbox starts empty."""
     box, port = _smtp_server
     box.clear()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "leadwerk.messaging.backend.GuardedEmailBackend"  # the one door
+    settings.LEADWERK_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_HOST_USER = ""
@@ -82,6 +86,14 @@ def mailbox(_smtp_server, settings) -> Mailbox:
     settings.EMAIL_USE_TLS = False
     settings.TIME_ZONE = "Europe/Berlin"
     return box
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Services write timeline entries in the active language; start every test in the
+    default one (German), whatever a request in an earlier test left active."""
+    with translation.override(django_settings.LANGUAGE_CODE):
+        yield
 
 
 ALWAYS = [(d, time(0), time(0)) for d in range(7)]

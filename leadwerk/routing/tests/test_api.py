@@ -288,7 +288,7 @@ def test_the_queue_and_reports(boss, setup, django_capture_on_commit_callbacks, 
     stuck = make_mql(django_capture_on_commit_callbacks)
     queue = boss.get("/api/v1/routing/queue").json()
     assert [q["lead_id"] for q in queue] == [str(stuck.uuid)]
-    assert "absent until" in queue[0]["reasons"][0]["detail"]
+    assert "abwesend bis" in queue[0]["reasons"][0]["detail"]
     rows = boss.get("/api/v1/routing/reports/sla", {"by": "rep"}).json()
     [row] = rows
     assert (row["label"], row["clocks"], row["met"], row["met_percent"]) == (
@@ -372,3 +372,25 @@ def test_a_manager_records_an_existing_customer_and_its_leads_go_to_the_account_
         method="put",
     )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "owner"]
+
+
+def test_dates_must_be_iso_8601_not_numbers(boss):
+    r = boss.get("/api/v1/routing/reports/sla", {"start": "0"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "start"]
+    r = boss.get("/api/v1/routing/reports/sla", {"start": "2026-01-01", "end": "2025-12-31"})
+    assert r.status_code == 422 and r.json()["detail"][0]["msg"] == "end is before start"
+
+
+def test_any_time_zone_offset_is_accepted_and_stored_in_utc(boss, setup):
+    pool, reps = setup
+    r = post(
+        boss,
+        "/api/v1/routing/absences",
+        {
+            "user": str(reps[0].uuid),
+            "starts_at": "2027-08-19T15:23:56+23:29",
+            "ends_at": "2027-08-20T08:00:00Z",
+        },
+    )
+    assert r.status_code == 201, r.content
+    assert r.json()["starts_at"] == "2027-08-18T15:54:56Z"

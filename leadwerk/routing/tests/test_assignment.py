@@ -169,7 +169,7 @@ def test_an_absent_target_falls_through_to_the_next_matching_rule(
     lead = make_mql(django_capture_on_commit_callbacks, channel=fair)
     assert lead.owner == second
     trail = Activity.objects.get(lead=lead, type="assignment").payload["trail"]
-    assert trail[0]["rule"] == "Messe" and "absent until" in trail[0]["detail"]
+    assert trail[0]["rule"] == "Messe" and "ist abwesend bis" in trail[0]["detail"]
     assert trail[1]["taken"] is True
 
 
@@ -203,7 +203,7 @@ def test_existing_customers_go_to_their_account_owner(
         "rule_id": trail[0]["rule_id"],
         "matched": False,
         "taken": False,
-        "detail": "conditions not met",
+        "detail": "Bedingungen nicht erfüllt",
     }
 
 
@@ -226,7 +226,7 @@ def test_full_and_absent_members_are_skipped(
     entry = UnassignedLead.objects.get(lead=queued)
     assert entry.resolved_at is None
     detail = entry.reasons[0]["detail"]
-    assert "full (1 of 1 open leads)" in detail and "absent until" in detail
+    assert "ausgelastet (1 von 1 offenen Leads)" in detail and "abwesend bis" in detail
 
 
 def test_a_lead_nobody_can_take_is_queued_with_an_alert_and_a_retry_when_the_absence_ends(
@@ -244,7 +244,7 @@ def test_a_lead_nobody_can_take_is_queued_with_an_alert_and_a_retry_when_the_abs
     alert = Notification.objects.get(user=manager, kind="unassigned")
     assert str(lead.person) in alert.title
     [mail] = mailbox.to(manager.email)
-    assert "absent until" in mail.get_content()
+    assert "abwesend bis" in mail.get_content()
     retry = DBTaskResult.objects.get(task_path="leadwerk.routing.tasks.route_again")
     assert retry.run_after == back
     assert retry.args_kwargs["kwargs"] == {"lead_id": str(lead.uuid)}
@@ -263,7 +263,7 @@ def test_without_any_rule_the_lead_is_queued_not_lost(
     lead = make_mql(django_capture_on_commit_callbacks)
     assert lead.owner is None
     entry = UnassignedLead.objects.get(lead=lead)
-    assert entry.reasons[0]["detail"] == "there are no active routing rules"
+    assert entry.reasons[0]["detail"] == "es gibt keine aktiven Verteilungsregeln"
     assert Notification.objects.filter(user=manager, kind="unassigned").exists()
 
 
@@ -391,3 +391,16 @@ def test_a_queued_lead_that_marketing_closes_leaves_the_queue(
     lead_transition(lead=lead, to_stage=Stage.DISQUALIFIED, actor=admin_user, reason="Spam")
     assert unassigned_queue(user=admin_user) == []
     assert unassigned_count(user=admin_user) == 0
+
+
+def test_every_assignment_is_in_the_audit_log(team_pool, django_capture_on_commit_callbacks):
+    from leadwerk.audit.models import AuditEntry
+
+    lead = make_mql(django_capture_on_commit_callbacks)
+    entry = AuditEntry.objects.get(action="assign", object_id=str(lead.uuid))
+    assert entry.after == {
+        "owner": str(lead.owner),
+        "rule": "Alle übrigen Leads",
+        "pool": "Vertrieb Nord",
+    }
+    assert entry.before == {"owner": None} and entry.person_uuid == lead.person.uuid

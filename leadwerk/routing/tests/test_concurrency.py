@@ -36,7 +36,7 @@ from leadwerk.tests_support.factories import ChannelFactory, TeamFactory, UserFa
 
 from .conftest import ALWAYS, default_rule_to, make_pool, make_reps
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 MEMBERS, CAPACITY, LEADS, CLIENTS = 5, 4, 36, 12
 ROOT = Path(__file__).resolve().parents[3]

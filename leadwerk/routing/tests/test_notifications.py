@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from leadwerk.messaging.models import OutboundMessage
 from leadwerk.routing.choices import NotificationKind
 from leadwerk.routing.models import Notification
 from leadwerk.routing.notifications import notification_read, notify_user
@@ -19,7 +20,7 @@ from .conftest import new_lead
 
 
 @pytest.mark.django_db
-def test_a_notification_is_in_the_inbox_and_mailed_after_commit_in_the_users_language(
+def test_a_notification_is_in_the_inbox_and_mailed_through_the_door_after_commit(
     mailbox, django_capture_on_commit_callbacks
 ):
     user = UserFactory(username="lena", email="lena@example.com", language="en")
@@ -34,6 +35,8 @@ def test_a_notification_is_in_the_inbox_and_mailed_after_commit_in_the_users_lan
     assert mail["Auto-Submitted"] == "auto-generated"
     notification.refresh_from_db()
     assert notification.emailed_at is not None and notification.email_attempts == 1
+    door = OutboundMessage.objects.get()
+    assert (door.purpose, door.user, door.status) == ("user_notification", user, "sent")
     assert notification_read(user=user, uuid=notification.uuid)
     assert not notification_read(user=UserFactory(username="x"), uuid=notification.uuid)
 
@@ -45,10 +48,10 @@ def test_a_user_without_address_gets_the_inbox_entry_only(django_capture_on_comm
         notify_user(user=user, kind=NotificationKind.ASSIGNED, lead=new_lead())
     notification = Notification.objects.get(user=user)
     assert notification.emailed_at is None
-    assert notification.email_error == "the user has no e-mail address"
+    assert notification.email_error == "the user is inactive or has no e-mail address"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_when_the_mail_server_is_down_the_worker_retries_later(mailbox, settings):
     real_port = settings.EMAIL_PORT
     settings.EMAIL_PORT = 2574  # nothing listens here (the tests use 2571-2573, 2575-2577)

@@ -66,7 +66,7 @@ def test_a_rejection_goes_back_to_marketing_with_its_reason(routed):
     rejection = services.lead_reject(lead=routed, actor=owner, reason="no-budget", text="Q3")
     routed.refresh_from_db()
     assert routed.stage == Stage.RECYCLED and routed.owner is None
-    assert routed.stage_changes.first().reason == "Rejected by sales: Kein Budget – Q3"
+    assert routed.stage_changes.first().reason == "Vom Vertrieb abgelehnt: Kein Budget – Q3"
     assert Assignment.objects.get(lead=routed).status == AssignmentStatus.REJECTED
     assert SlaTimer.objects.get(lead=routed).state == "cancelled"
     assert rejection.facts["channel"] == "website" and rejection.facts["quality"] > 0
@@ -138,7 +138,10 @@ def test_a_partner_returns_a_lead_and_it_goes_to_another_partner_company(
     # The returned lead left the partner's ledger.
     assert sum(e.count for e in LedgerEntry.objects.filter(user=first)) == 0
     entry = Activity.objects.filter(lead=lead, type="assignment").order_by("occurred_at", "id")[1]
-    assert "Returned by partner" in entry.subject and entry.payload["text"] == "Nicht unser Gebiet"
+    assert (
+        "Vom Partner Systemhaus Weber GmbH zurückgegeben" in entry.subject
+        and entry.payload["text"] == "Nicht unser Gebiet"
+    )
     assert LeadRejection.objects.get(lead=lead).kind == "returned"
 
 

@@ -99,9 +99,9 @@ def test_the_test_button_shows_which_rule_and_who_would_get_the_lead(boss, pool_
     page = text(response)
     assert response.status_code == 200
     assert 'id="rule-test-result"' in page and "<html" not in page
-    assert "matches" in page and str(reps[0]) in page
+    assert "trifft zu" in page and str(reps[0]) in page
     page = text(boss.post(f"/routing/rules/{rule.uuid}/test/", {"postal_code": "10115"}))
-    assert "does not match" in page and "Vertrieb Nord" in page
+    assert "trifft nicht zu" in page and "Vertrieb Nord" in page
 
 
 def test_rule_names_are_escaped(boss, pool_and_reps):
@@ -139,7 +139,7 @@ def test_pool_page_shows_members_and_the_fairness_report(
         make_mql(django_capture_on_commit_callbacks)
     page = text(boss.get(f"/routing/pools/{pool.uuid}/"))
     assert all(str(r) in page for r in reps)
-    assert "6 leads in this period" in page
+    assert "6 Leads in diesem Zeitraum" in page
     assert 'id="quality-gini"' in page
     response = boss.post(
         f"/routing/pools/{pool.uuid}/",
@@ -185,7 +185,7 @@ def test_calendars_show_the_regions_holidays_and_refuse_unknown_regions(boss):
         {"name": "Falsch", "time_zone": "Europe/Berlin", "country": "DE", "hours_0": "acht bis 5"},
     )
     assert response.status_code == 422
-    assert "Write intervals like 08:00-12:00" in text(response)
+    assert "Schreiben Sie Zeiträume wie 08:00-12:00" in text(response)
 
 
 def test_absences_are_recorded_and_overlaps_refused(pool_and_reps):
@@ -218,9 +218,11 @@ def test_the_queue_alerts_and_routes_again(boss, pool_and_reps, django_capture_o
     ]
     lead = make_mql(django_capture_on_commit_callbacks)
     page = text(boss.get("/routing/queue/"))
-    assert 'id="queue-alert"' in page and "1 lead is waiting for an owner" in page
-    assert str(lead.person) in page and "absent until" in page
-    assert 'id="queue-badge"' in text(boss.get("/leads/"))
+    assert 'id="queue-alert"' in page and "1 Lead wartet auf einen Verantwortlichen" in page
+    assert str(lead.person) in page and "abwesend bis" in page
+    assert 'title="1 Lead wartet auf einen Verantwortlichen">1</span>' in text(
+        boss.get("/routing/badges/")
+    )
     for absence in absences:
         services.absence_delete(absence=absence)
     with django_capture_on_commit_callbacks(execute=True):
@@ -228,7 +230,7 @@ def test_the_queue_alerts_and_routes_again(boss, pool_and_reps, django_capture_o
     assert response.status_code == 302
     lead.refresh_from_db()
     assert lead.owner in reps
-    assert "Every lead has an owner." in text(boss.get("/routing/queue/"))
+    assert "Jeder Lead hat einen Verantwortlichen." in text(boss.get("/routing/queue/"))
 
 
 def test_the_owner_sees_the_badge_and_answers_on_the_lead_page(
@@ -236,16 +238,16 @@ def test_the_owner_sees_the_badge_and_answers_on_the_lead_page(
 ):
     lead = make_mql(django_capture_on_commit_callbacks)
     owner = login(lead.owner)
-    page = text(owner.get("/leads/"))
-    assert 'id="inbox-badge"' in page
+    assert 'hx-get="/routing/badges/"' in text(owner.get("/leads/"))
+    assert 'title="1 ungelesene Benachrichtigung">1</span>' in text(owner.get("/routing/badges/"))
     detail = text(owner.get(f"/leads/{lead.uuid}/"))
-    assert 'id="routing-panel"' in detail and "Accept lead" in detail and 'id="sla-due"' in detail
+    assert 'id="routing-panel"' in detail and "Lead annehmen" in detail and 'id="sla-due"' in detail
     onlooker = login(next(r for r in pool_and_reps[1] if r != lead.owner))
-    assert "Accept lead" not in text(onlooker.get(f"/leads/{lead.uuid}/"))
+    assert "Lead annehmen" not in text(onlooker.get(f"/leads/{lead.uuid}/"))
     notification = Notification.objects.get(user=lead.owner)
     response = owner.get(f"/notifications/{notification.uuid}/")
     assert response.status_code == 302 and response["Location"] == f"/leads/{lead.uuid}/"
-    assert 'id="inbox-badge"' not in text(owner.get("/leads/"))
+    assert "badge alert" not in text(owner.get("/routing/badges/"))
     response = owner.post(f"/leads/{lead.uuid}/accept/", {"contacted": "on", "note": "Erreicht"})
     assert response.status_code == 302
     lead.refresh_from_db()
@@ -260,7 +262,7 @@ def test_rejecting_on_the_lead_page_needs_a_reason(
     response = owner.post(
         f"/leads/{lead.uuid}/reject/", {"reason": "other", "text": ""}, follow=True
     )
-    assert "Please explain the reason" in text(response)
+    assert "Bitte erläutern Sie den Grund „Sonstiges“." in text(response)
     lead.refresh_from_db()
     assert lead.stage == Stage.MQL
     response = owner.post(f"/leads/{lead.uuid}/reject/", {"reason": "no-need"})
