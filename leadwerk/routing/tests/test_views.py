@@ -346,3 +346,20 @@ def test_a_new_lead_from_a_queued_team_is_visible_to_its_manager(
     lead = new_lead()
     make_mql(django_capture_on_commit_callbacks, lead=lead)
     assert boss.get(f"/leads/{lead.uuid}/").status_code == 200
+
+
+def test_the_answer_forms_carry_a_working_csrf_token(
+    pool_and_reps, django_capture_on_commit_callbacks
+):
+    import re
+
+    lead = make_mql(django_capture_on_commit_callbacks)
+    owner = Client(enforce_csrf_checks=True)
+    owner.force_login(lead.owner)
+    panel = text(owner.get(f"/leads/{lead.uuid}/")).split('id="routing-panel"')[1]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', panel).group(1)
+    assert owner.post(f"/leads/{lead.uuid}/accept/", {}).status_code == 403
+    response = owner.post(f"/leads/{lead.uuid}/accept/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.stage == Stage.SAL
