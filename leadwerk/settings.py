@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "leadwerk.campaigns",
     "leadwerk.leads",
     "leadwerk.activities",
+    "leadwerk.scoring",
     "leadwerk.demo",
 ]
 if env_bool("LEADWERK_BENCH", False):

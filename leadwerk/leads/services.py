@@ -94,6 +94,7 @@ def lead_intake(
                 if replay is not None:
                     return IntakeResult(replay, replayed=True)
             result = _intake(data=data, source=source, actor=actor, context=context)
+            _score(result.lead)
             if idempotency_key:
                 IdempotencyKey.objects.create(
                     user=actor, key=idempotency_key, body_hash=body_hash, lead=result.lead
@@ -353,6 +354,15 @@ def lead_log_activity(
         if type in RESPONSE_TYPES and lead.first_response_at is None:
             lead.first_response_at = now
             lead.save(update_fields=["first_response_at", "updated_at"])
+        _score(lead)
+
+
+def _score(lead: Lead) -> None:
+    """Score the lead in the same transaction (scoring may move it to MQL). Imported here:
+    scoring builds on leads, not the other way round."""
+    from leadwerk.scoring.services import lead_score_refresh
+
+    lead_score_refresh(lead=lead)
 
 
 def webform_save(*, webform, actor) -> None:
