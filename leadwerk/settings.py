@@ -210,6 +210,9 @@ LEADWERK_TRUST_X_FORWARDED_FOR = env_bool("LEADWERK_TRUST_X_FORWARDED_FOR", Fals
 # Default country for phone numbers without a country code.
 LEADWERK_DEFAULT_COUNTRY = os.environ.get("LEADWERK_DEFAULT_COUNTRY", "DE")
 
+# Lead scoring: leads per rescore step (one transaction and one background task each).
+LEADWERK_SCORING_CHUNK = int(os.environ.get("LEADWERK_SCORING_CHUNK", "2000"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

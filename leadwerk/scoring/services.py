@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -34,8 +35,12 @@ from .evaluation import (
 from .models import LeadScore, ScoringModel, ScoringRun
 from .schedule import sweep_ensure, sweep_reschedule
 
-RUN_CHUNK = 2000
 SWEEP_BATCH = 500
+
+
+def run_chunk() -> int:
+    """Leads per rescore step (each step is one transaction and one task)."""
+    return settings.LEADWERK_SCORING_CHUNK
 
 
 def _earliest(outcomes: Iterable[Outcome]) -> datetime | None:
@@ -251,10 +256,13 @@ def _tally(
             _bump(stats, ("old", "eligible"))
 
 
-def scoring_run_step(*, run_uuid, chunk: int = RUN_CHUNK, enqueue_next: bool = True) -> ScoringRun:
+def scoring_run_step(
+    *, run_uuid, chunk: int | None = None, enqueue_next: bool = True
+) -> ScoringRun:
     """Process the next ``chunk`` leads of a run; queue the step after it, or finish."""
     from .tasks import run_step
 
+    chunk = chunk or run_chunk()
     now = timezone.now()
     with transaction.atomic():
         run = ScoringRun.objects.select_for_update().select_related("model").get(uuid=run_uuid)
@@ -314,7 +322,7 @@ def scores_rebuild(
         return None
     run = scoring_run_start(model=model, kind=RunKind.RESCORE, actor=actor, enqueue=False)
     while not run.is_finished:
-        run = scoring_run_step(run_uuid=run.uuid, chunk=RUN_CHUNK, enqueue_next=False)
+        run = scoring_run_step(run_uuid=run.uuid, enqueue_next=False)
         if progress:
             progress(run)
     return run
