@@ -13,6 +13,8 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("", include("leadwerk.leads.urls")),
     path("", include("leadwerk.contacts.urls")),
+    path("", include("leadwerk.activities.urls")),
+    path("scoring/", include("leadwerk.scoring.urls")),
 ]
 if "bench.baseline" in settings.INSTALLED_APPS:
     urlpatterns.append(path("bench/", include("bench.baseline.urls")))

@@ -48,12 +48,12 @@ def _payload(event: EventIn) -> dict:
 
 
 def _describe_future(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
+    seconds = delta.total_seconds()
     if seconds >= 86400:
-        return f"{seconds // 86400} days"
+        return f"{seconds / 86400:.1f} days"
     if seconds >= 3600:
-        return f"{seconds // 3600} hours"
-    return f"{seconds} seconds"
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds:.0f} seconds"
 
 
 def events_record(

@@ -190,6 +190,8 @@ class PublicLeadForm(_LeadFields):
     homepage = forms.CharField(required=False, label=_("Leave this field empty"))
     token = forms.CharField(widget=forms.HiddenInput)
     page = forms.CharField(widget=forms.HiddenInput, required=False, max_length=500)
+    # The website tracking snippet's visitor id: joins their page views to the person.
+    visitor = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, webform: WebForm, **kwargs):
         super().__init__(*args, **kwargs)

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from leadwerk.accounts.choices import Role
 from leadwerk.accounts.selectors import user_assignable_list
 from leadwerk.activities.selectors import activity_timeline
+from leadwerk.activities.tracking import visitor_identify
 from leadwerk.campaigns.selectors import campaign_list, channel_list
 from leadwerk.errors import Conflict, DomainValidationError
 from leadwerk.pagination import PAGE_SIZES, paginate
@@ -74,8 +75,23 @@ def _filters_from(request) -> tuple[LeadFilters, dict]:
         created_to=created_to,
         q=g.get("q", "")[:200],
         sort=sort,
+        min_score=_float(g.get("min_score")),
+        grades=_grades_from(g.get("grade", "")),
     )
     return filters, {"stages": stages, "owner": owner, "age": age}
+
+
+def _float(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if -1e6 <= number <= 1e6 else None
+
+
+def _grades_from(grade: str) -> list[str] | None:
+    """ "B" means B or better."""
+    return list("ABCD"[: "ABCD".index(grade) + 1]) if grade in ("A", "B", "C", "D") else None
 
 
 def _int(value, default: int) -> int:
@@ -391,7 +407,7 @@ def public_form(request, uuid):
             return redirect("leads:public_form_thanks", uuid=webform.uuid)
         if form.is_valid():
             try:
-                services.lead_intake(
+                result = services.lead_intake(
                     data=form.lead_in,
                     source=LeadSource.FORM,
                     context={
@@ -405,10 +421,20 @@ def public_form(request, uuid):
             except DomainValidationError as exc:
                 form.add_error(None, str(exc))
             else:
+                if form.cleaned_data.get("visitor"):
+                    visitor_identify(
+                        visitor_id=form.cleaned_data["visitor"], person=result.lead.person
+                    )
                 return redirect("leads:public_form_thanks", uuid=webform.uuid)
         status = 422
     else:
-        form = PublicLeadForm(webform=webform, initial={"page": request.GET.get("page", "")[:500]})
+        form = PublicLeadForm(
+            webform=webform,
+            initial={
+                "page": request.GET.get("page", "")[:500],
+                "visitor": request.GET.get("vid", "")[:64],
+            },
+        )
     form.fields["token"].initial = form_token_issue(form_uuid=webform.uuid)
     if form.is_bound:
         data = form.data.copy()
