@@ -160,6 +160,8 @@ USE_TZ = True
 # --- static -----------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# leadwerk/ is a package, not an app: its own static folder must be named here.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -210,6 +212,8 @@ LEADWERK_TRUST_X_FORWARDED_FOR = env_bool("LEADWERK_TRUST_X_FORWARDED_FOR", Fals
 # Default country for phone numbers without a country code.
 LEADWERK_DEFAULT_COUNTRY = os.environ.get("LEADWERK_DEFAULT_COUNTRY", "DE")
 
+# Website tracking: page views per IP address and minute.
+LEADWERK_TRACK_RATE_LIMIT = int(os.environ.get("LEADWERK_TRACK_RATE_LIMIT", "120"))
 # Lead scoring: leads per rescore step (one transaction and one background task each).
 LEADWERK_SCORING_CHUNK = int(os.environ.get("LEADWERK_SCORING_CHUNK", "2000"))
 
