@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadwerk.contacts.models import Person
-from leadwerk.contacts.normalization import email_key
+from leadwerk.contacts.normalization import InvalidEmail, email_clean, email_key
 from leadwerk.contacts.services import person_match_or_create
 from leadwerk.errors import DomainValidationError, FieldError
 
@@ -86,11 +86,17 @@ def events_record(
             )
         if e.person_id is not None and e.person_id not in by_uuid:
             errors.append(FieldError(loc(i, "person_id"), "no person with this id", "unknown"))
-        if (
-            e.person is not None
-            and email_key(e.person.email) not in by_email
-            and not settings.allow_anonymous_prospects
-        ):
+        if e.person is None or email_key(e.person.email) in by_email:
+            continue
+        if settings.allow_anonymous_prospects:
+            # A new person needs an address that passes the full check, not just the lookup.
+            try:
+                email_clean(e.person.email)
+            except InvalidEmail as exc:
+                errors.append(
+                    FieldError(loc(i, "person", "email"), f"not a valid e-mail address: {exc}")
+                )
+        else:
             errors.append(
                 FieldError(
                     loc(i, "person", "email"),
@@ -103,7 +109,7 @@ def events_record(
     if errors:
         raise DomainValidationError(errors)
 
-    from leadwerk.scoring.services import persons_rescore
+    from leadwerk.scoring.services import persons_rescore, scoring_fact
 
     with transaction.atomic():
         created: set[int] = set()
@@ -115,7 +121,7 @@ def events_record(
             key = email_key(e.person.email)
             person = by_email.get(key)
             if person is None:
-                match = person_match_or_create(email=e.person.email)
+                match = person_match_or_create(email=email_clean(e.person.email))
                 person = by_email[key] = match.obj
                 if match.created:
                     created.add(person.pk)
@@ -137,7 +143,12 @@ def events_record(
         for e, person in zip(events, persons, strict=True):
             if e.visitor_id is not None:
                 visitor_identify(visitor_id=e.visitor_id, person=person, now=now)
-        outcomes = persons_rescore(person_ids={p.pk for p in persons}, now=now)
+        new_events: dict[int, list] = {}
+        for a in activities:
+            new_events.setdefault(a.person_id, []).append(scoring_fact(a))
+        outcomes = persons_rescore(
+            person_ids={p.pk for p in persons}, now=now, new_events=new_events
+        )
     return EventsResult(
         [RecordedEvent(a, p, p.pk in created) for a, p in zip(activities, persons, strict=True)],
         outcomes,

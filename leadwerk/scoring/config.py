@@ -160,7 +160,7 @@ class Labels(_Strict):
 
 class Handoff(_Strict):
     min_grade: Literal[GRADES]  # type: ignore[valid-type]
-    min_engagement: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
+    min_engagement: float = Field(ge=0.01, le=1_000_000, allow_inf_nan=False)
 
 
 class Recycle(_Strict):

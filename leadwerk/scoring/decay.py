@@ -59,24 +59,43 @@ class Anchor:
         return self.sign * 2.0**exponent
 
 
-def anchor_from(points: Iterable[tuple[float, float]], *, half_life: float) -> Anchor:
-    """The anchor of a group from ``(points, time)`` pairs, all decaying with ``half_life``.
-
-    Computed in the log domain (scaled by the largest exponent) and summed with ``fsum``,
-    which rounds correctly - so the result does not depend on the order of the events.
-    """
-    items = list(points)
-    rate = 1.0 / half_life
-    if not items:
-        return Anchor.zero(half_life)
-    exponents = [(t - T0_EPOCH) * rate for _p, t in items]
+def _anchor(values: list[float], exponents: list[float], rate: float) -> Anchor:
+    """sign and log2 of sum(values[i] * 2 ** exponents[i]), scaled by the largest exponent
+    and summed with ``fsum`` (correctly rounded: the order of the terms does not matter)."""
+    if not values:
+        return Anchor(0, 0.0, rate)
     top = max(exponents)
-    scaled = [p * 2.0 ** (u - top) for (p, _t), u in zip(items, exponents, strict=True)]
+    scaled = [v * 2.0 ** (u - top) for v, u in zip(values, exponents, strict=True)]
     total = math.fsum(scaled)
     magnitude = math.fsum(abs(x) for x in scaled)
     if total == 0.0 or abs(total) <= _CANCEL * magnitude:
-        return Anchor.zero(half_life)
+        return Anchor(0, 0.0, rate)
     return Anchor(1 if total > 0 else -1, top + math.log2(abs(total)), rate)
+
+
+def anchor_from(points: Iterable[tuple[float, float]], *, half_life: float) -> Anchor:
+    """The anchor of a group from ``(points, time)`` pairs, all decaying with ``half_life``."""
+    items = list(points)
+    rate = 1.0 / half_life
+    return _anchor([float(p) for p, _t in items], [(t - T0_EPOCH) * rate for _p, t in items], rate)
+
+
+def anchor_extend(
+    anchor: Anchor, points: Iterable[tuple[float, float]], *, half_life: float
+) -> Anchor:
+    """The anchor after adding ``(points, time)`` pairs (negative points take an event's
+    contribution out again): C_new = C + sum p * 2 ** ((t - T0) / h), in the log domain.
+    ``anchor`` must have been computed with the same ``half_life`` (or be zero)."""
+    items = list(points)
+    rate = 1.0 / half_life
+    if not items:
+        return anchor if anchor.sign else Anchor(0, 0.0, rate)
+    values = [float(p) for p, _t in items]
+    exponents = [(t - T0_EPOCH) * rate for _p, t in items]
+    if anchor.sign:
+        values.append(float(anchor.sign))
+        exponents.append(anchor.k)
+    return _anchor(values, exponents, rate)
 
 
 def engagement_at(anchors: Iterable[Anchor], t: float) -> float:
@@ -121,22 +140,59 @@ def _sign_changes(terms: Terms, a: float, b: float, tol: float) -> list[float]:
     if len(terms) <= 1:
         return []
     mu = terms[0][1]
-    derivative = [(-(lam - mu) * c, lam - mu) for c, lam in terms[1:]]
+    # Evaluate the sign on f * exp(mu * x): the same sign, but its slowest term stays
+    # constant, so far out it does not underflow to 0 and hide a sign change.
+    norm = [(c, lam - mu) for c, lam in terms]
+    derivative = [(-lam * c, lam) for c, lam in norm[1:]]
     critical = _sign_changes(derivative, a, b, tol / 4)
     points = [a, *[p for p in critical if a < p < b], b]
     found = []
     for lo, hi in pairwise(points):
-        above_lo = _value(terms, lo) >= 0
-        if (_value(terms, hi) >= 0) == above_lo:
+        above_lo = _value(norm, lo) >= 0
+        if (_value(norm, hi) >= 0) == above_lo:
             continue
         while hi - lo > tol:
             mid = (lo + hi) / 2
-            if (_value(terms, mid) >= 0) == above_lo:
+            if (_value(norm, mid) >= 0) == above_lo:
                 lo = mid
             else:
                 hi = mid
         found.append(hi)
     return found
+
+
+def _first_drop(live: Sequence[Anchor], theta: float, start: float, tol: float) -> float | None:
+    """For positive groups only: E falls monotonically (and convexly), so it crosses each
+    threshold at most once, downwards. Closed form for one group, Newton's method from the
+    left otherwise (on a convex falling function it never overshoots the root)."""
+    if theta <= 0 or engagement_at(live, start) < theta:
+        return None
+    if len(live) == 1:
+        a = live[0]
+        t = max(start, T0_EPOCH + (a.k - math.log2(theta)) / a.rate)
+    else:
+        t = start
+        for _ in range(50):
+            f = engagement_at(live, t) - theta
+            slope = -math.fsum(a.value_at(t) * a.rate * math.log(2) for a in live)
+            if f <= 0 or slope == 0:
+                break
+            step = -f / slope
+            t += step
+            if step < tol / 4:
+                break
+    # Bracket the crossing (E(lo) >= theta > E(hi)) and bisect: bounded in every case.
+    lo, step = t, tol / 2
+    while engagement_at(live, lo + step) >= theta:
+        lo, step = lo + step, step * 2
+    hi = lo + step
+    while hi - lo > tol / 2:
+        mid = (lo + hi) / 2
+        if engagement_at(live, mid) >= theta:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def next_crossing(
@@ -154,8 +210,11 @@ def next_crossing(
     """
     live = [a for a in anchors if a.sign != 0]
     thresholds = sorted(set(thresholds))
-    if not thresholds:
+    if not thresholds or not live:
         return None
+    if all(a.sign > 0 for a in live):
+        drops = [_first_drop(live, theta, start, tol) for theta in thresholds]
+        return min((d for d in drops if d is not None), default=None)
     coefficients = [(a.value_at(start), a.rate * math.log(2)) for a in live]
     slowest = max((a.half_life for a in live), default=DAY)
     # After 80 half-lives of the slowest group every term is below 2**-80 of its value now.

@@ -11,18 +11,18 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from .choices import ZONE_BELOW_FLOOR, ZONE_BETWEEN, ZONE_HANDOFF, Label
 from .config import BANDS, GRADES, Condition, FitRule, ModelConfig
-from .decay import DAY, Anchor, anchor_from, engagement_at, next_crossing
+from .decay import DAY, Anchor, anchor_extend, anchor_from, engagement_at, next_crossing
 
 _MAX_TEXT = 2000  # regexes never see more than this many characters
 
 
-@dataclass(frozen=True)
-class EventFact:
+class EventFact(NamedTuple):
     """One event as scoring sees it. ``at`` is when it counts from (POSIX seconds): the
     moment it happened, but never later than when Leadwerk received it."""
 
@@ -30,7 +30,7 @@ class EventFact:
     type: str
     at: float
     subject: str = ""
-    payload: dict = field(default_factory=dict)
+    payload: dict = {}  # noqa: RUF012 - never mutated
 
     @classmethod
     def of(
@@ -43,10 +43,19 @@ class EventFact:
         subject: str = "",
         payload: dict | None = None,
     ) -> EventFact:
-        at = occurred_at.timestamp()
+        at = epoch_ms(occurred_at)
         if created_at is not None:
-            at = min(at, created_at.timestamp())
-        return cls(id, type, at, subject or "", payload or {})
+            at = min(at, epoch_ms(created_at))
+        return cls(id, type, at / 1000, subject or "", payload or {})
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Whole milliseconds since 1970, exactly (the database computes the same, see
+    evaluation.EpochSeconds), so an event counts from the same float on every path."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,7 @@ class FitResult:
     matches: list[FitMatch]
 
 
-@dataclass(frozen=True)
-class Counted:
+class Counted(NamedTuple):
     event: EventFact
     rule_id: str
     group: int  # index into the model's groups
@@ -71,13 +79,41 @@ class Counted:
 
 
 @dataclass
+class EngagementState:
+    """What a lead's engagement needs to take in new events without its history: the
+    anchors, and for each rule with a cap the events that count now (``[at, id]``, at most
+    ``max_count``), so a newer event can take the place of the oldest."""
+
+    anchors: list[Anchor]
+    kept: dict[str, list[list]]
+    counted: int  # rule matches that count
+
+    def value_at(self, t: float) -> float:
+        return engagement_at(self.anchors, t)
+
+
+@dataclass
 class EngagementResult:
     anchors: list[Anchor]
     counted: list[Counted]
     capped: list[Counted]  # matched a rule but beyond its max_count
+    capped_rules: frozenset[str] = frozenset()
 
     def value_at(self, t: float) -> float:
         return engagement_at(self.anchors, t)
+
+    @property
+    def events_counted(self) -> int:
+        return len({c.event.id for c in self.counted})
+
+    def state(self) -> EngagementState:
+        kept: dict[str, list[list]] = {}
+        for c in self.counted:
+            if c.rule_id in self.capped_rules:
+                kept.setdefault(c.rule_id, []).append([c.event.at, c.event.id])
+        for entries in kept.values():
+            entries.sort()
+        return EngagementState(list(self.anchors), kept, len(self.counted))
 
 
 def _text(value: object) -> str:
@@ -151,6 +187,10 @@ def _compile_text_test(op: str, value: object) -> Callable[[object], bool]:
     raise ValueError(f"unknown operator {op!r}")
 
 
+def _newest_first(event: EventFact) -> tuple[float, int]:
+    return (event.at, event.id)
+
+
 def _property(event: EventFact, path: str) -> object:
     if path == "subject":
         return event.subject or None
@@ -201,6 +241,11 @@ class CompiledModel:
                 )
             )
         self.event_types = sorted(self.rules_by_type)
+        self.capped_rules = frozenset(r.id for r in eng.rules if r.max_count is not None)
+        # Types whose rules test properties or the subject (only these need them loaded).
+        self.detailed_types = sorted(
+            t for t, rules in self.rules_by_type.items() if any(r.tests for r in rules)
+        )
         self.fit_rules = [(r, _compile_text_test(r.op, r.value)) for r in config.fit.rules]
         g = config.fit.grades
         self.grade_minimums = [("A", g.A), ("B", g.B), ("C", g.C)]
@@ -232,7 +277,7 @@ class CompiledModel:
     # --- engagement ---------------------------------------------------------------------
 
     def engagement(
-        self, events: Iterable[EventFact], *, until: float | None = None
+        self, events: Iterable[EventFact], *, until: float | None = None, ordered: bool = False
     ) -> EngagementResult:
         """Anchors per group from ``events`` (only those counting from ``until`` or before).
 
@@ -241,22 +286,24 @@ class CompiledModel:
         decay alike, so the most recent ones are the ones that count most now and at every
         later moment - the choice never changes with time, only with new events.
         """
-        matched: dict[int, list[tuple[_Rule, EventFact]]] = defaultdict(list)
-        rules_in_order: dict[int, _Rule] = {}
+        matched: dict[int, list[EventFact]] = defaultdict(list)
+        rules: dict[int, _Rule] = {}
+        by_type = self.rules_by_type
         for event in events:
             if until is not None and event.at > until:
                 continue
-            for rule in self.rules_by_type.get(event.type, ()):
-                if rule.matches(event):
-                    matched[id(rule)].append((rule, event))
-                    rules_in_order[id(rule)] = rule
+            for rule in by_type.get(event.type, ()):
+                if not rule.tests or rule.matches(event):
+                    key = id(rule)
+                    matched[key].append(event)
+                    rules[key] = rule
         counted: list[Counted] = []
         capped: list[Counted] = []
         for key, items in matched.items():
-            rule = rules_in_order[key]
-            items.sort(key=lambda item: (item[1].at, item[1].id), reverse=True)
+            rule = rules[key]
+            items.sort(key=_newest_first, reverse=True)
             limit = len(items) if rule.max_count is None else rule.max_count
-            for n, (_rule, event) in enumerate(items):
+            for n, event in enumerate(items):
                 entry = Counted(event, rule.id, rule.group, rule.points)
                 (counted if n < limit else capped).append(entry)
         per_group: list[list[tuple[float, float]]] = [[] for _ in self.groups]
@@ -266,9 +313,50 @@ class CompiledModel:
             anchor_from(items, half_life=h)
             for items, h in zip(per_group, self.half_lives, strict=True)
         ]
-        counted.sort(key=lambda c: (c.event.at, c.event.id, c.rule_id), reverse=True)
-        capped.sort(key=lambda c: (c.event.at, c.event.id, c.rule_id), reverse=True)
-        return EngagementResult(anchors, counted, capped)
+        if ordered:
+            counted.sort(key=lambda c: (c.event.at, c.event.id, c.rule_id), reverse=True)
+            capped.sort(key=lambda c: (c.event.at, c.event.id, c.rule_id), reverse=True)
+        return EngagementResult(anchors, counted, capped, self.capped_rules)
+
+    def extend(self, state: EngagementState, events: Iterable[EventFact]) -> EngagementState:
+        """The state after new ``events``, without the history: each matching rule adds the
+        event's points, a rule at its cap lets a newer event replace its oldest counted one
+        (taking that one's points out). The same result as scoring all events anew, in
+        whatever order the events come (see the property tests)."""
+        kept = {rule_id: [list(x) for x in entries] for rule_id, entries in state.kept.items()}
+        counted = state.counted
+        changes: list[list[tuple[float, float]]] = [[] for _ in self.groups]
+        for event in events:
+            for rule in self.rules_by_type.get(event.type, ()):
+                if rule.tests and not rule.matches(event):
+                    continue
+                points, group = float(rule.points), changes[rule.group]
+                if rule.max_count is None:
+                    group.append((points, event.at))
+                    counted += 1
+                    continue
+                entries = kept.setdefault(rule.id, [])
+                key = [event.at, event.id]
+                if key in entries:
+                    continue  # the same event twice
+                if len(entries) < rule.max_count:
+                    entries.append(key)
+                    group.append((points, event.at))
+                    counted += 1
+                    continue
+                oldest = min(entries)
+                if key > oldest:
+                    entries.remove(oldest)
+                    entries.append(key)
+                    group.append((points, event.at))
+                    group.append((-points, oldest[0]))
+        anchors = [
+            anchor_extend(anchor, items, half_life=h)
+            for anchor, items, h in zip(state.anchors, changes, self.half_lives, strict=True)
+        ]
+        for entries in kept.values():
+            entries.sort()
+        return EngagementState(anchors, kept, counted)
 
     def series(
         self, events: Sequence[EventFact], moments: Sequence[float]

@@ -1,6 +1,9 @@
 """Scoring leads against the database: facts and events in, LeadScore rows and automatic
 stage changes out. Used by the services (events, intake, sweep, rescore) and the preview.
 
+Built for a rescore of 100,000 leads: leads, events and old scores are read as plain rows
+(no model instances), scores are written with one multi-row upsert per batch.
+
 Lock order everywhere: the Lead rows first (ordered by id), then their LeadScore rows, so an
 event, a sweep and a rescore touching the same lead wait for each other instead of
 deadlocking, and the events a rescore reads include everything committed before it.
@@ -11,11 +14,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import FloatField, Func, QuerySet
+from django.db.models.functions import Least
 from django.utils.translation import gettext as _
 
 from leadwerk.activities.models import Activity
@@ -23,15 +29,33 @@ from leadwerk.leads.choices import Stage
 from leadwerk.leads.models import Lead
 
 from .choices import ZONE_BELOW_FLOOR, ZONE_BETWEEN, ZONE_HANDOFF, ModelStatus, SnapshotKind
-from .config import model_config_parse
-from .decay import engagement_at
-from .engine import CompiledModel, EngagementResult, EventFact, FitResult, round_points
+from .config import MAX_GROUPS, model_config_parse
+from .decay import Anchor, engagement_at
+from .engine import (
+    CompiledModel,
+    EngagementResult,
+    EngagementState,
+    EventFact,
+    FitResult,
+    round_points,
+)
 from .freemail import FREEMAIL_DOMAINS
-from .models import LeadScore, ScoreSnapshot, ScoringModel
+from .models import ANCHOR_FIELDS, LeadScore, ScoreSnapshot, ScoringModel
 
 # Stages in which decay can still change what happens to a lead (hand-off, recycling).
 WATCHED_STAGES = frozenset({Stage.NEW, Stage.MQL, Stage.RECYCLED})
-LEAD_RELATED = ("person", "person__company", "company", "channel", "campaign")
+COMPANY_FIELDS = (
+    "name",
+    "industry",
+    "employees",
+    "employee_band",
+    "country",
+    "federal_state",
+    "postal_code",
+    "city",
+    "legal_form",
+    "domain",
+)
 
 
 @lru_cache(maxsize=32)
@@ -69,75 +93,245 @@ def _or_none(value: object) -> object:
     return value
 
 
-def lead_facts(lead: Lead) -> dict[str, object]:
-    """What fit rules can test, from the lead, its person and its company."""
-    person = lead.person
-    company = lead.company if lead.company_id else person.company
-    email = person.email_normalized or ""
-    domain = email.rpartition("@")[2] if "@" in email else ""
+def _facts(
+    *,
+    channel: str,
+    campaign: str | None,
+    product_interest: str,
+    source: str,
+    job_title: str,
+    title: str,
+    language: str,
+    email: str,
+    phone: str,
+    company: dict | None,
+) -> dict[str, object]:
+    domain = email.rpartition("@")[2] if email and "@" in email else ""
     facts: dict[str, object] = {
-        "person.job_title": _or_none(person.job_title),
-        "person.title": _or_none(person.title),
-        "person.language": _or_none(person.language),
+        "person.job_title": _or_none(job_title),
+        "person.title": _or_none(title),
+        "person.language": _or_none(language),
         "person.email_domain": domain or None,
         "person.freemail": bool(domain) and domain in FREEMAIL_DOMAINS,
-        "person.has_phone": bool(person.phone),
+        "person.has_phone": bool(phone),
         "company.present": company is not None,
-        "lead.channel": lead.channel.slug,
-        "lead.campaign": lead.campaign.slug if lead.campaign_id else None,
-        "lead.product_interest": _or_none(lead.product_interest),
-        "lead.source": _or_none(lead.source),
+        "lead.channel": channel,
+        "lead.campaign": campaign,
+        "lead.product_interest": _or_none(product_interest),
+        "lead.source": _or_none(source),
     }
-    for name in (
-        "name",
-        "industry",
-        "employees",
-        "employee_band",
-        "country",
-        "federal_state",
-        "postal_code",
-        "city",
-        "legal_form",
-        "domain",
-    ):
-        facts[f"company.{name}"] = _or_none(getattr(company, name)) if company else None
+    for name in COMPANY_FIELDS:
+        facts[f"company.{name}"] = _or_none(company[name]) if company else None
     return facts
 
 
+def lead_facts(lead: Lead) -> dict[str, object]:
+    """What fit rules can test, from the lead (with person, company, channel, campaign
+    loaded), its person and its company (the lead's, else the person's)."""
+    person = lead.person
+    company = lead.company if lead.company_id else person.company
+    return _facts(
+        channel=lead.channel.slug,
+        campaign=lead.campaign.slug if lead.campaign_id else None,
+        product_interest=lead.product_interest,
+        source=lead.source,
+        job_title=person.job_title,
+        title=person.title,
+        language=person.language,
+        email=person.email_normalized or "",
+        phone=person.phone,
+        company={n: getattr(company, n) for n in COMPANY_FIELDS} if company else None,
+    )
+
+
+@dataclass(slots=True)
+class LeadRow:
+    """The part of a lead scoring needs."""
+
+    pk: int
+    uuid: UUID
+    person_id: int
+    stage: str
+    facts: dict
+
+
+_ROW_FIELDS = [
+    "pk",
+    "uuid",
+    "person_id",
+    "stage",
+    "channel__slug",
+    "campaign__slug",
+    "product_interest",
+    "source",
+    "person__job_title",
+    "person__title",
+    "person__language",
+    "person__email_normalized",
+    "person__phone",
+    "company_id",
+    *[f"company__{n}" for n in COMPANY_FIELDS],
+    "person__company_id",
+    *[f"person__company__{n}" for n in COMPANY_FIELDS],
+]
+
+
+def lead_rows(qs: QuerySet[Lead], *, lock: bool = True, facts: bool = True) -> list[LeadRow]:
+    """Load (and lock, in id order) leads as rows, with their fit facts unless not needed,
+    in one query."""
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    if not facts:
+        return [
+            LeadRow(pk, uuid, person_id, stage, {})
+            for pk, uuid, person_id, stage in qs.order_by("pk").values_list(
+                "pk", "uuid", "person_id", "stage"
+            )
+        ]
+    n = len(COMPANY_FIELDS)
+    rows = []
+    for r in qs.order_by("pk").values_list(*_ROW_FIELDS):
+        (pk, uuid, person_id, stage, channel, campaign, interest, source) = r[:8]
+        job_title, title, language, email, phone = r[8:13]
+        own, own_fields = r[13], r[14 : 14 + n]
+        persons, person_fields = r[14 + n], r[15 + n : 15 + 2 * n]
+        if own is not None:
+            company = dict(zip(COMPANY_FIELDS, own_fields, strict=True))
+        elif persons is not None:
+            company = dict(zip(COMPANY_FIELDS, person_fields, strict=True))
+        else:
+            company = None
+        facts = _facts(
+            channel=channel,
+            campaign=campaign,
+            product_interest=interest or "",
+            source=source or "",
+            job_title=job_title or "",
+            title=title or "",
+            language=language or "",
+            email=email or "",
+            phone=phone or "",
+            company=company,
+        )
+        rows.append(LeadRow(pk, uuid, person_id, stage, facts))
+    return rows
+
+
+class EpochSeconds(Func):
+    """A datetime column as POSIX seconds in whole milliseconds, computed exactly by the
+    database (the same float as engine.epoch_ms / 1000 in Python)."""
+
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]": whole seconds from
+        # strftime, milliseconds from the first three digits of the fraction.
+        return self.as_sql(
+            compiler,
+            connection,
+            template=(
+                "((CAST(strftime('%%%%s', substr(%(expressions)s, 1, 19)) AS INTEGER) * 1000 "
+                "+ CAST(substr(%(expressions)s, 21, 3) AS INTEGER)) / 1000.0)"
+            ),
+            **extra,
+        )
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(floor(EXTRACT(EPOCH FROM %(expressions)s) * 1000) / 1000.0)::float8",
+            **extra,
+        )
+
+
 def events_by_person(
-    person_ids: Iterable[int], *, types: Sequence[str]
+    person_ids: Iterable[int], *, types: Sequence[str], detailed: Iterable[str] = ()
 ) -> dict[int, list[EventFact]]:
-    """The scorable events of these persons, in one query."""
+    """The scorable events of these persons. Subject and properties are read only for the
+    ``detailed`` types (those with conditions); when an event counts from (the earlier of
+    occurred and received) is computed by the database."""
     out: dict[int, list[EventFact]] = defaultdict(list)
     ids = list(set(person_ids))
     if not ids or not types:
         return out
-    rows = Activity.objects.filter(person_id__in=ids, type__in=list(types)).values_list(
-        "id", "person_id", "type", "occurred_at", "created_at", "subject", "payload"
-    )
-    for id_, person_id, type_, occurred_at, created_at, subject, payload in rows.iterator(
-        chunk_size=5000
-    ):
-        at = occurred_at.timestamp()
-        if created_at is not None and created_at.timestamp() < at:
-            at = created_at.timestamp()
-        out[person_id].append(
-            EventFact(id_, type_, at, subject or "", payload if isinstance(payload, dict) else {})
+    detailed = set(detailed) & set(types)
+    plain = [t for t in types if t not in detailed]
+    at = Least(EpochSeconds("occurred_at"), EpochSeconds("created_at"))
+    base = Activity.objects.filter(person_id__in=ids).order_by()
+    if plain:
+        rows = base.filter(type__in=plain).values_list("id", "person_id", "type", at)
+        for id_, person_id, type_, when in rows.iterator(chunk_size=10_000):
+            out[person_id].append(EventFact(id_, type_, when))
+    if detailed:
+        rows = base.filter(type__in=sorted(detailed)).values_list(
+            "id", "person_id", "type", at, "subject", "payload"
         )
+        for id_, person_id, type_, when, subject, payload in rows.iterator(chunk_size=10_000):
+            out[person_id].append(
+                EventFact(
+                    id_, type_, when, subject or "", payload if isinstance(payload, dict) else {}
+                )
+            )
     return out
+
+
+@dataclass(slots=True)
+class OldScore:
+    model_id: int
+    zone: int
+    fit_grade: str
+    fit_points: int
+    counted: int
+    kept: dict
+    anchors: list[Anchor]
+
+
+def old_scores(lead_ids: Sequence[int], *, state: bool = False) -> dict[int, OldScore]:
+    """The stored scores of these leads; with ``state`` also what taking in new events
+    needs (the kept events of capped rules)."""
+    fields = ["lead_id", "model_id", "zone", "fit_grade", "fit_points", "counted"]
+    fields.append("kept" if state else "counted")
+    fields += ANCHOR_FIELDS
+    out = {}
+    for r in LeadScore.objects.filter(lead_id__in=lead_ids).values_list(*fields):
+        anchors = [Anchor(r[7 + 3 * i], r[8 + 3 * i], r[9 + 3 * i]) for i in range(MAX_GROUPS)]
+        kept = r[6] if state else {}
+        out[r[0]] = OldScore(r[1], r[2], r[3], r[4], r[5], kept, anchors)
+    return out
+
+
+@dataclass(slots=True)
+class ScoreRow:
+    """A LeadScore to be written (the same attribute names as the model)."""
+
+    lead_id: int
+    model: ScoringModel
+    fit_points: int
+    fit_grade: str
+    anchors: list[Anchor]
+    zone: int
+    counted: int
+    kept: dict
+    computed_at: datetime
+    next_check_at: datetime | None = None
+
+    def engagement_at(self, when: datetime) -> float:
+        return engagement_at(self.anchors, when.timestamp())
 
 
 @dataclass
 class Outcome:
-    """One lead scored: the new row (unsaved), what it means and what must happen."""
+    """One lead scored: the new score (unsaved), what it means and what must happen."""
 
-    lead: Lead
-    score: LeadScore
+    lead: LeadRow
+    score: ScoreRow
     fit: FitResult
-    engagement: EngagementResult
+    engagement: EngagementResult | None  # None when only new events were taken in
     value: float  # engagement now
     zone_before: int | None
     action: str | None  # Stage.MQL or Stage.RECYCLED
+    stage_before: str = field(default="")
 
 
 def decide(*, stage: str, grade_ok: bool, zone_before: int | None, zone: int) -> str | None:
@@ -166,41 +360,44 @@ def decide(*, stage: str, grade_ok: bool, zone_before: int | None, zone: int) ->
     return None
 
 
-def next_check(cm: CompiledModel, score: LeadScore, *, stage: str, now: float) -> datetime | None:
+def next_check(
+    cm: CompiledModel, anchors: Sequence[Anchor], *, stage: str, now: float
+) -> datetime | None:
     if stage not in WATCHED_STAGES:
         return None
-    moment = cm.next_zone_change(score.anchors, start=now)
+    moment = cm.next_zone_change(anchors, start=now)
     return None if moment is None else from_epoch(moment)
 
 
 def score_leads(
-    leads: Sequence[Lead],
+    leads: Sequence[LeadRow],
     *,
     model: ScoringModel,
     now: datetime,
-    existing: dict[int, LeadScore] | None = None,
+    existing: dict[int, OldScore] | None = None,
     events: dict[int, list[EventFact]] | None = None,
 ) -> list[Outcome]:
-    """Score ``leads`` (with LEAD_RELATED loaded) under ``model`` at ``now``. Reads the
-    persons' events unless given; compares with the ``existing`` rows to decide stage
-    changes. Writes nothing."""
+    """Score ``leads`` under ``model`` at ``now``. Reads the persons' events unless given;
+    compares with the ``existing`` scores to decide stage changes. Writes nothing."""
     cm = compiled(model)
     t = epoch(now)
     if existing is None:
-        existing = LeadScore.objects.in_bulk([lead.pk for lead in leads])
+        existing = old_scores([lead.pk for lead in leads])
     old_models = {model.pk: cm}
     missing = {s.model_id for s in existing.values()} - set(old_models)
     for other in ScoringModel.objects.filter(pk__in=missing):
         old_models[other.pk] = compiled(other)
     if events is None:
-        events = events_by_person({lead.person_id for lead in leads}, types=cm.event_types)
+        events = events_by_person(
+            {lead.person_id for lead in leads}, types=cm.event_types, detailed=cm.detailed_types
+        )
     per_person: dict[int, EngagementResult] = {}
     outcomes = []
     for lead in leads:
         eng = per_person.get(lead.person_id)
         if eng is None:
             eng = per_person[lead.person_id] = cm.engagement(events.get(lead.person_id, ()))
-        fit = cm.fit(lead_facts(lead))
+        fit = cm.fit(lead.facts)
         value = eng.value_at(t)
         zone = cm.zone(value)
         old = existing.get(lead.pk)
@@ -213,43 +410,125 @@ def score_leads(
             zone_before=zone_before,
             zone=zone,
         )
-        score = LeadScore(
-            lead=lead,
+        state = eng.state()
+        score = ScoreRow(
+            lead_id=lead.pk,
             model=model,
             fit_points=fit.points,
             fit_grade=fit.grade,
+            anchors=state.anchors,
             zone=zone,
-            events_counted=len({c.event.id for c in eng.counted}),
+            counted=state.counted,
+            kept=state.kept,
             computed_at=now,
+            next_check_at=next_check(cm, state.anchors, stage=action or lead.stage, now=t),
         )
-        score.set_anchors(eng.anchors)
-        score.next_check_at = next_check(cm, score, stage=action or lead.stage, now=t)
-        outcomes.append(Outcome(lead, score, fit, eng, value, zone_before, action))
+        outcomes.append(Outcome(lead, score, fit, eng, value, zone_before, action, lead.stage))
     return outcomes
 
 
-SCORE_FIELDS = [
-    "model",
+def score_new_events(
+    leads: Sequence[LeadRow],
+    *,
+    model: ScoringModel,
+    now: datetime,
+    existing: dict[int, OldScore],
+    events: dict[int, list[EventFact]],
+) -> list[Outcome]:
+    """Take new ``events`` into the stored scores of ``leads`` (scored with ``model``
+    before, loaded with ``state``): no history is read, fit stays as it was. The same
+    result as ``score_leads`` (see the property tests), at a cost independent of how many
+    events a lead had before."""
+    cm = compiled(model)
+    t = epoch(now)
+    n = len(cm.groups)
+    outcomes = []
+    for lead in leads:
+        old = existing[lead.pk]
+        state = cm.extend(
+            EngagementState(old.anchors[:n], old.kept, old.counted), events.get(lead.person_id, ())
+        )
+        value = state.value_at(t)
+        zone = cm.zone(value)
+        zone_before = cm.zone(engagement_at(old.anchors, t))
+        fit = FitResult(old.fit_points, old.fit_grade, [])
+        action = decide(
+            stage=lead.stage,
+            grade_ok=cm.handoff_grade_ok(fit.grade),
+            zone_before=zone_before,
+            zone=zone,
+        )
+        score = ScoreRow(
+            lead_id=lead.pk,
+            model=model,
+            fit_points=fit.points,
+            fit_grade=fit.grade,
+            anchors=state.anchors,
+            zone=zone,
+            counted=state.counted,
+            kept=state.kept,
+            computed_at=now,
+            next_check_at=next_check(cm, state.anchors, stage=action or lead.stage, now=t),
+        )
+        outcomes.append(Outcome(lead, score, fit, None, value, zone_before, action, lead.stage))
+    return outcomes
+
+
+_WRITE_COLUMNS = [
+    "lead_id",
+    "model_id",
     "fit_points",
     "fit_grade",
     "zone",
-    "events_counted",
+    "counted",
+    "kept",
     "next_check_at",
     "computed_at",
-    *[f"g{n}_{p}" for n in range(1, 6) for p in ("sign", "k", "rate")],
+    *ANCHOR_FIELDS,
 ]
 
 
-def scores_write(outcomes: Sequence[Outcome]) -> None:
-    """Insert or update the LeadScore rows of ``outcomes`` (one statement per 500)."""
-    if outcomes:
-        LeadScore.objects.bulk_create(
-            [o.score for o in outcomes],
-            batch_size=500,
-            update_conflicts=True,
-            unique_fields=["lead"],
-            update_fields=SCORE_FIELDS,
-        )
+def scores_write(outcomes: Sequence[Outcome], *, batch: int = 250) -> None:
+    """Insert or update the LeadScore rows of ``outcomes``: one multi-row
+    INSERT … ON CONFLICT (lead_id) DO UPDATE per ``batch`` rows (SQLite and PostgreSQL)."""
+    if not outcomes:
+        return
+    ops = connection.ops
+    table = connection.ops.quote_name(LeadScore._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _WRITE_COLUMNS)
+    updates = ", ".join(
+        f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}"
+        for c in _WRITE_COLUMNS[1:]
+    )
+    row_sql = "(" + ", ".join(["%s"] * len(_WRITE_COLUMNS)) + ")"
+    kept_field = LeadScore._meta.get_field("kept")
+    rows = []
+    for o in outcomes:
+        s = o.score
+        padded = list(s.anchors) + [Anchor(0, 0.0, 0.0)] * (MAX_GROUPS - len(s.anchors))
+        values = [
+            s.lead_id,
+            s.model.pk,
+            s.fit_points,
+            s.fit_grade,
+            s.zone,
+            s.counted,
+            kept_field.get_db_prep_save(s.kept, connection),
+            ops.adapt_datetimefield_value(s.next_check_at),
+            ops.adapt_datetimefield_value(s.computed_at),
+        ]
+        for a in padded:
+            values += [a.sign, a.k if a.sign else 0.0, a.rate if a.sign else 0.0]
+        rows.append(values)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            cursor.execute(
+                # Identifiers are ours and quoted; every value is a parameter.
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
+                f"ON CONFLICT (lead_id) DO UPDATE SET {updates}",
+                [v for row in chunk for v in row],
+            )
 
 
 def transition_reason(
@@ -277,20 +556,14 @@ def transition_reason(
 
 
 def transition_apply(
-    *,
-    lead: Lead,
-    action: str,
-    model: ScoringModel,
-    grade: str,
-    fit: int,
-    value: float,
-    now: datetime,
-) -> None:
+    *, lead_id: int, action: str, model: ScoringModel, grade: str, fit: int, value: float
+) -> str:
     """Move the lead (through the one audited door for stage changes) and keep the score
-    behind the move."""
+    behind the move. Returns the new stage."""
     from leadwerk.leads.services import lead_transition
 
     cm = compiled(model)
+    lead = Lead.objects.select_related("person").get(pk=lead_id)
     change = lead_transition(
         lead=lead,
         to_stage=action,
@@ -299,9 +572,8 @@ def transition_apply(
             action=action, model=model, cm=cm, grade=grade, fit=fit, value=value
         ),
     )
-    lead.stage = action
     ScoreSnapshot.objects.create(
-        lead=lead,
+        lead_id=lead_id,
         stage_change=change,
         kind=SnapshotKind.HANDOFF if action == Stage.MQL else SnapshotKind.RECYCLE,
         at=change.at,
@@ -313,27 +585,27 @@ def transition_apply(
         cell=cm.cell(grade, value),
         label=cm.label(grade, value),
     )
+    return action
 
 
-def outcomes_apply(outcomes: Sequence[Outcome], *, model: ScoringModel, now: datetime) -> int:
+def outcomes_apply(outcomes: Sequence[Outcome], *, model: ScoringModel) -> int:
     """Write the scores and make the stage changes they call for; return how many."""
     scores_write(outcomes)
     moved = 0
     for o in outcomes:
         if o.action:
-            transition_apply(
-                lead=o.lead,
+            o.lead.stage = transition_apply(
+                lead_id=o.lead.pk,
                 action=o.action,
                 model=model,
                 grade=o.fit.grade,
                 fit=o.fit.points,
                 value=o.value,
-                now=now,
             )
             moved += 1
     return moved
 
 
 def leads_locked(qs: QuerySet[Lead]) -> list[Lead]:
-    """Lock and load leads in id order (the lock order shared by every writer)."""
-    return list(qs.select_related(*LEAD_RELATED).select_for_update(of=("self",)).order_by("pk"))
+    """Lock leads in id order (the lock order shared by every writer)."""
+    return list(qs.select_for_update(of=("self",)).order_by("pk"))

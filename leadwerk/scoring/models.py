@@ -100,7 +100,10 @@ class LeadScore(models.Model):
     g5_k = models.FloatField(default=0.0)
     g5_rate = models.FloatField(default=0.0)
     zone = models.SmallIntegerField(default=1)
-    events_counted = models.PositiveIntegerField(default=0)
+    # Rule matches that count now, and per capped rule the events that count ([at, id]):
+    # what taking in new events needs without reading the lead's history.
+    counted = models.PositiveIntegerField(default=0)
+    kept = models.JSONField(default=dict, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     computed_at = models.DateTimeField(_("computed"))
 

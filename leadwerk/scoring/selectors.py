@@ -192,7 +192,7 @@ def lead_score_explain(
     t = epoch(now)
     fit = cm.fit(lead_facts(lead))
     facts, info = _lead_events(lead.person_id, cm)
-    eng = cm.engagement(facts)
+    eng = cm.engagement(facts, ordered=True)
     value = eng.value_at(t)
     rules = {r.id: r for r in model_config_parse(model.config).engagement.rules}
     events = []
@@ -443,7 +443,11 @@ def sales_feedback(*, user, date_from: datetime, date_to: datetime, by: str = "b
                 "person", "person__company", "company", "channel", "campaign"
             )
         }
-        events = events_by_person({lead.person_id for lead in leads.values()}, types=cm.event_types)
+        events = events_by_person(
+            {lead.person_id for lead in leads.values()},
+            types=cm.event_types,
+            detailed=cm.detailed_types,
+        )
         for h in need:
             lead = leads[h.lead_id]
             at = epoch(h.at)

@@ -19,17 +19,22 @@ from leadwerk.leads.models import Lead
 from .choices import ZONE_HANDOFF, ModelStatus, RunKind, RunStatus
 from .config import model_config_data, model_config_parse
 from .decay import engagement_at
+from .engine import EventFact
 from .evaluation import (
     WATCHED_STAGES,
+    OldScore,
     Outcome,
     active_model,
     compiled,
     decide,
     epoch,
+    lead_rows,
     leads_locked,
     next_check,
+    old_scores,
     outcomes_apply,
     score_leads,
+    score_new_events,
     transition_apply,
 )
 from .models import LeadScore, ScoringModel, ScoringRun
@@ -51,22 +56,59 @@ def _earliest(outcomes: Iterable[Outcome]) -> datetime | None:
 # --- scores after events and intake ---------------------------------------------------------
 
 
-def persons_rescore(*, person_ids: Iterable[int], now: datetime | None = None) -> list[Outcome]:
+def persons_rescore(
+    *,
+    person_ids: Iterable[int],
+    now: datetime | None = None,
+    new_events: dict[int, list[EventFact]] | None = None,
+) -> list[Outcome]:
     """Score the open leads of these persons with the active model and make the stage changes
-    the scores call for. Call inside the transaction that wrote the persons' new events."""
+    the scores call for. Call inside the transaction that wrote the persons' new events.
+
+    With ``new_events`` (by person; exactly the events just written) a lead already scored
+    by the active model only takes those in; every other lead is scored from its whole
+    history."""
     model = active_model()
     ids = sorted(set(person_ids))
     if model is None or not ids:
         return []
     now = now or timezone.now()
     with transaction.atomic():
-        leads = leads_locked(Lead.objects.filter(person_id__in=ids, stage__in=OPEN_STAGES))
+        qs = Lead.objects.filter(person_id__in=ids, stage__in=OPEN_STAGES)
+        leads = lead_rows(qs, facts=False)
         if not leads:
             return []
-        outcomes = score_leads(leads, model=model, now=now)
-        outcomes_apply(outcomes, model=model, now=now)
+        existing = old_scores([lead.pk for lead in leads], state=new_events is not None)
+        outcomes: list[Outcome] = []
+        if new_events is not None:
+            current = [
+                lead
+                for lead in leads
+                if lead.pk in existing and existing[lead.pk].model_id == model.pk
+            ]
+            outcomes += score_new_events(
+                current, model=model, now=now, existing=existing, events=new_events
+            )
+            done = {lead.pk for lead in current}
+            leads = [lead for lead in leads if lead.pk not in done]
+        if leads:
+            full = lead_rows(Lead.objects.filter(pk__in=[lead.pk for lead in leads]), lock=False)
+            outcomes += score_leads(full, model=model, now=now, existing=existing)
+        outcomes_apply(outcomes, model=model)
         sweep_ensure(_earliest(outcomes))
     return outcomes
+
+
+def scoring_fact(activity) -> EventFact:
+    """A just-written Activity as scoring sees it (for ``persons_rescore(new_events=…)``)."""
+    return EventFact.of(
+        id=activity.pk,
+        type=activity.type,
+        occurred_at=activity.occurred_at,
+        created_at=activity.created_at,
+        subject=activity.subject,
+        payload=activity.payload if isinstance(activity.payload, dict) else {},
+    )
 
 
 def lead_score_refresh(*, lead: Lead) -> None:
@@ -111,19 +153,19 @@ def scores_sweep_due(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -
                     zone_before=score.zone,
                     zone=zone,
                 )
+                stage = lead.stage
                 if action:
-                    transition_apply(
-                        lead=lead,
+                    stage = transition_apply(
+                        lead_id=lead.pk,
                         action=action,
                         model=score.model,
                         grade=score.fit_grade,
                         fit=score.fit_points,
                         value=value,
-                        now=now,
                     )
                     moved += 1
                 score.zone = zone
-                score.next_check_at = next_check(cm, score, stage=lead.stage, now=t)
+                score.next_check_at = next_check(cm, score.anchors, stage=stage, now=t)
                 score.save(update_fields=["zone", "next_check_at"])
                 handled += 1
     following = sweep_reschedule(timezone.now())
@@ -212,7 +254,7 @@ def _bump(stats: dict, path: tuple[str, ...], n: int = 1) -> None:
 
 
 def _tally(
-    stats: dict, outcomes: list[Outcome], existing: dict[int, LeadScore], now: datetime
+    stats: dict, outcomes: list[Outcome], existing: dict[int, OldScore], now: datetime
 ) -> None:
     t = epoch(now)
     old_models: dict[int, object] = {}
@@ -222,7 +264,7 @@ def _tally(
             _bump(stats, ("to_mql",))
         elif o.action == Stage.RECYCLED:
             _bump(stats, ("to_recycled",))
-        stage_before = o.lead.stage  # tallied before the stage changes are made
+        stage_before = o.stage_before
         if stage_before not in OPEN_STAGES:
             continue
         _bump(stats, ("open",))
@@ -282,13 +324,13 @@ def scoring_run_step(
             .values_list("pk", flat=True)[:chunk]
         )
         if ids:
-            leads = leads_locked(Lead.objects.filter(pk__in=ids))
-            existing = LeadScore.objects.in_bulk(ids)
+            leads = lead_rows(Lead.objects.filter(pk__in=ids))
+            existing = old_scores(ids)
             outcomes = score_leads(leads, model=run.model, now=now, existing=existing)
             stats = dict(run.stats)
             _tally(stats, outcomes, existing, now)
             if run.kind == RunKind.RESCORE:
-                outcomes_apply(outcomes, model=run.model, now=now)
+                outcomes_apply(outcomes, model=run.model)
                 sweep_ensure(_earliest(outcomes))
             run.stats = stats
             run.cursor = ids[-1]

@@ -199,7 +199,7 @@ def test_a_full_batch_of_1000_is_accepted(api, lead):
     assert response.json()["count"] == 1000
     assert Activity.objects.filter(type=ActivityType.WEB_VISIT).count() == 1000
     # The page-view rule counts at most 30 of them.
-    assert LeadScore.objects.get(lead=lead).events_counted == 30
+    assert LeadScore.objects.get(lead=lead).counted == 30
 
 
 def test_malformed_json_and_wrong_shapes_are_refused(api, db):

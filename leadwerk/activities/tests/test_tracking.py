@@ -120,7 +120,8 @@ def test_a_form_submission_joins_the_visitor_and_their_views_count_for_the_score
     # Later page views go straight to the timeline and the score.
     assert view(client, visitor, "/preise/cloud").status_code == 204
     assert lead.person.activities.filter(type=ActivityType.WEB_VISIT).count() == 3
-    assert LeadScore.objects.get(lead=lead).events_counted == 4
+    # form, two pricing pages (page view and pricing rule each), one other page
+    assert LeadScore.objects.get(lead=lead).counted == 6
 
 
 def test_an_event_naming_the_visitor_joins_them(api, tracking, client):

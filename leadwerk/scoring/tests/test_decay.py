@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -137,7 +138,7 @@ def test_engine_equals_a_naive_recompute_with_caps(events, later):
 @given(events=event_facts(), data=st.data())
 def test_engine_result_does_not_depend_on_event_order(events, data):
     shuffled = data.draw(st.permutations(events))
-    a, b = MODEL.engagement(events), MODEL.engagement(shuffled)
+    a, b = MODEL.engagement(events, ordered=True), MODEL.engagement(shuffled, ordered=True)
     assert a.anchors == b.anchors
     assert a.counted == b.counted
 
@@ -195,8 +196,11 @@ def group_anchors(draw):
     return anchors
 
 
+THRESHOLDS = st.lists(st.one_of(st.just(0.0), st.floats(0.01, 150)), min_size=1, max_size=3)
+
+
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=200)
-@given(anchors=group_anchors(), thresholds=st.lists(st.floats(0, 150), min_size=1, max_size=3))
+@given(anchors=group_anchors(), thresholds=THRESHOLDS)
 def test_the_next_crossing_is_the_first_moment_the_state_changes(anchors, thresholds):
     crossing = next_crossing(anchors, thresholds, start=NOW, tol=0.5)
     horizon = NOW + 80 * max(a.half_life for a in anchors)
@@ -244,3 +248,18 @@ def test_the_default_model_document_is_valid_and_canonical():
     cfg = model_config_parse(data)
     assert cfg.handoff.min_engagement == 60
     assert [g.key for g in cfg.engagement.groups] == ["web", "email", "conversion", "dialog"]
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=150)
+@given(events=event_facts(), data=st.data())
+def test_taking_in_events_batch_by_batch_equals_scoring_them_all(events, data):
+    order = data.draw(st.permutations(events))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(order)), max_size=4)))
+    state = MODEL.engagement([]).state()
+    for start, end in pairwise([0, *cuts, len(order)]):
+        state = MODEL.extend(state, order[start:end])
+    full = MODEL.engagement(events).state()
+    assert (state.kept, state.counted) == (full.kept, full.counted)
+    for later in (0, 30 * DAY, 200 * DAY):
+        t = NOW + later
+        assert math.isclose(state.value_at(t), full.value_at(t), rel_tol=1e-9, abs_tol=1e-9)

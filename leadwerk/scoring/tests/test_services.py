@@ -100,9 +100,14 @@ def test_events_recorded_in_any_order_give_the_same_score():
     for event in reversed(events):
         record(second.person, event)
     a, b = score_of(first), score_of(second)
-    assert a.anchors == b.anchors
-    # The oldest download is beyond the cap of three.
-    assert a.events_counted == b.events_counted == 6
+    for days in (0, 10, 100):
+        when = timezone.now() + timedelta(days=days)
+        assert math.isclose(a.engagement_at(when), b.engagement_at(when), rel_tol=1e-12)
+    # Form, three downloads (the oldest is beyond the cap of three), the pricing page (a
+    # page view too) and the unsubscribe: seven rule matches count.
+    assert a.counted == b.counted == 7
+    moments = {rule: [at for at, _id in kept] for rule, kept in a.kept.items()}
+    assert moments == {rule: [at for at, _id in kept] for rule, kept in b.kept.items()}
 
 
 def test_decay_below_the_floor_recycles_an_mql_at_the_computed_moment():
@@ -247,5 +252,28 @@ def test_scores_are_written_once_per_lead_however_often_events_come():
     for minutes in (5, 4, 3):
         record(lead.person, ("web_visit", ago(minutes=minutes)))
     assert LeadScore.objects.filter(lead=lead).count() == 1
-    assert score_of(lead).events_counted == 3
+    assert score_of(lead).counted == 3
     assert StageChange.objects.filter(lead=lead).count() == 1
+
+
+def test_taking_in_new_events_gives_what_scoring_the_whole_history_gives():
+    lead = make_lead(grade="A")
+    now = timezone.now()
+    # Many page views (cap 30) arriving in batches, out of order, plus downloads (cap 3).
+    for batch in range(5):
+        record(
+            lead.person,
+            *[("web_visit", now - timedelta(hours=7 * i + batch)) for i in range(9)],
+            ("download", now - timedelta(days=batch * 3 + 1)),
+            now=now,
+        )
+    taken_in = score_of(lead)
+    from leadwerk.scoring.services import scores_rebuild
+
+    scores_rebuild()
+    rebuilt = score_of(lead)
+    assert (taken_in.counted, taken_in.kept) == (rebuilt.counted, rebuilt.kept)
+    assert taken_in.counted == 30 + 3
+    for days in (0, 7, 60):
+        when = now + timedelta(days=days)
+        assert math.isclose(taken_in.engagement_at(when), rebuilt.engagement_at(when), rel_tol=1e-9)
