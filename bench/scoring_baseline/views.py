@@ -32,3 +32,42 @@ def create(request: HttpRequest) -> JsonResponse:
     ]
     BaselineEvent.objects.bulk_create(rows)
     return JsonResponse({"count": len(rows)}, status=201)
+
+
+@csrf_exempt
+@require_POST
+def timeline(request: HttpRequest) -> JsonResponse:
+    """The second baseline: the same events onto the timeline table (Activity rows, persons
+    found by e-mail in one query) - no validation, no open lead, no scoring."""
+    from django.utils import timezone
+    from django.utils.dateparse import parse_datetime
+
+    from leadwerk.activities.models import Activity
+    from leadwerk.contacts.models import Person
+
+    try:
+        events = json.loads(request.body)["events"]
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"detail": "malformed JSON"}, status=400)
+    emails = {str((e.get("person") or {}).get("email", "")).strip().casefold() for e in events}
+    persons = dict(
+        Person.objects.filter(email_normalized__in=emails).values_list("email_normalized", "id")
+    )
+    now = timezone.now()
+    rows = []
+    for e in events:
+        person_id = persons.get(str((e.get("person") or {}).get("email", "")).strip().casefold())
+        if person_id is None:
+            continue
+        rows.append(
+            Activity(
+                person_id=person_id,
+                type=str(e.get("type", ""))[:20],
+                occurred_at=parse_datetime(e.get("occurred_at") or "") or now,
+                created_at=now,
+                subject=str(e.get("subject", ""))[:300],
+                payload=e.get("properties") or {},
+            )
+        )
+    Activity.objects.bulk_create(rows)
+    return JsonResponse({"count": len(rows)}, status=201)

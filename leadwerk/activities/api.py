@@ -7,8 +7,9 @@ from datetime import datetime
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 from ninja.errors import HttpError
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from leadwerk.accounts.selectors import user_sees_everything
@@ -21,7 +22,7 @@ from .ingest import events_record
 router = Router(tags=["events"])
 
 
-class ScoreBriefOut(Schema):
+class ScoreBriefOut(BaseModel):
     engagement: float
     fit_points: int
     fit_grade: str
@@ -29,7 +30,7 @@ class ScoreBriefOut(Schema):
     label: str
 
 
-class EventOut(Schema):
+class EventOut(BaseModel):
     id: UUID
     type: str
     occurred_at: datetime
@@ -38,14 +39,14 @@ class EventOut(Schema):
     lead_id: UUID | None
 
 
-class LeadScoredOut(Schema):
+class LeadScoredOut(BaseModel):
     id: UUID
     stage: str
     stage_changed: bool
     score: ScoreBriefOut
 
 
-class EventsOut(Schema):
+class EventsOut(BaseModel):
     count: int
     events: list[EventOut]
     leads: list[LeadScoredOut]

@@ -67,7 +67,7 @@ def _anchor(values: list[float], exponents: list[float], rate: float) -> Anchor:
     top = max(exponents)
     scaled = [v * 2.0 ** (u - top) for v, u in zip(values, exponents, strict=True)]
     total = math.fsum(scaled)
-    magnitude = math.fsum(abs(x) for x in scaled)
+    magnitude = sum(abs(x) for x in scaled)
     if total == 0.0 or abs(total) <= _CANCEL * magnitude:
         return Anchor(0, 0.0, rate)
     return Anchor(1 if total > 0 else -1, top + math.log2(abs(total)), rate)
