@@ -6,7 +6,7 @@ import math
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from leadwerk.activities.choices import ActivityType
 from leadwerk.leads.choices import LeadSource, Stage
@@ -26,6 +26,13 @@ from leadwerk.scoring.services import (
 from .helpers import ago, default_document, make_lead, record
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Stage change reasons are written in the active language; these tests read English."""
+    with translation.override("en"):
+        yield
 
 
 def score_of(lead) -> LeadScore:

@@ -25,8 +25,8 @@ from .helpers import default_document, make_lead, record
 pytestmark = pytest.mark.django_db
 
 
-def login(user) -> Client:
-    client = Client()
+def login(user, language: str = "en") -> Client:
+    client = Client(headers={"Accept-Language": language})
     client.force_login(user)
     return client
 
@@ -268,3 +268,26 @@ def test_a_run_can_be_resumed_after_its_worker_stopped(marketing):
     from django_tasks_db.models import DBTaskResult
 
     assert DBTaskResult.objects.filter(task_path="leadwerk.scoring.tasks.run_step").count() == 1
+
+
+def test_the_scoring_pages_speak_german(marketing_user):
+    html = login(marketing_user, "de").get(reverse("scoring:overview")).content.decode()
+    assert "Offene Leads jetzt" in html
+    assert "Übergabe" in html
+    assert "Feedback des Vertriebs" in html
+
+
+def test_an_automatic_hand_off_gives_its_reason_in_german():
+    from django.utils import translation
+
+    lead = make_lead(grade="A")
+    now = timezone.now()
+    with translation.override("de"):
+        record(
+            lead.person,
+            ("form_submit", now - timedelta(minutes=3)),
+            ("download", now - timedelta(minutes=2)),
+            ("web_visit", now - timedelta(minutes=1), {"path": "/preise"}),
+        )
+    change = lead.stage_changes.get(to_stage=Stage.MQL)
+    assert change.reason.startswith("Lead Scoring (Modell v1): Fit A (70 Punkte)")
