@@ -61,13 +61,15 @@ def open_lead_ids(person_ids: list[int]) -> dict[int, int]:
     from leadwerk.leads.models import Lead
 
     out: dict[int, int] = {}
+    # By person only, the stage is checked here (SQLite would pick the stage index).
     rows = (
-        Lead.objects.filter(person_id__in=person_ids, stage__in=OPEN_STAGES)
+        Lead.objects.filter(person_id__in=person_ids)
         .order_by("person_id", "-created_at", "-id")
-        .values_list("person_id", "id")
+        .values_list("person_id", "id", "stage")
     )
-    for person_id, lead_id in rows:
-        out.setdefault(person_id, lead_id)
+    for person_id, lead_id, stage in rows:
+        if stage in OPEN_STAGES:
+            out.setdefault(person_id, lead_id)
     return out
 
 

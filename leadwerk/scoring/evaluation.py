@@ -248,28 +248,31 @@ class EpochSeconds(Func):
 def events_by_person(
     person_ids: Iterable[int], *, types: Sequence[str], detailed: Iterable[str] = ()
 ) -> dict[int, list[EventFact]]:
-    """The scorable events of these persons. Subject and properties are read only for the
-    ``detailed`` types (those with conditions); when an event counts from (the earlier of
-    occurred and received) is computed by the database."""
+    """The scorable events of these persons, in one query. Properties are decoded only for
+    the ``detailed`` types (those with conditions); when an event counts from (the earlier
+    of occurred and received) is computed by the database.
+
+    The query filters by person only and the types are picked here: with a type filter,
+    SQLite (without ANALYZE statistics) walks the type index through every event of those
+    types instead of the person index - 25 times slower on a million events."""
     out: dict[int, list[EventFact]] = defaultdict(list)
     ids = list(set(person_ids))
-    if not ids or not types:
+    wanted = set(types)
+    if not ids or not wanted:
         return out
-    detailed = set(detailed) & set(types)
-    plain = [t for t in types if t not in detailed]
+    detailed = set(detailed) & wanted
     at = Least(EpochSeconds("occurred_at"), EpochSeconds("created_at"))
-    base = Activity.objects.filter(person_id__in=ids).order_by()
+    qs = (
+        Activity.objects.filter(person_id__in=ids)
+        .order_by()
+        .values_list("id", "person_id", "type", at, "subject", "payload")
+    )
     # Read with a plain cursor: a rescore reads a million rows, and Django's per-value
     # converters would cost more than the scoring itself.
-    if plain:
-        qs = base.filter(type__in=plain).values_list("id", "person_id", "type", at)
-        for id_, person_id, type_, when in _raw_rows(qs):
-            out[person_id].append(EventFact(id_, type_, float(when)))
-    if detailed:
-        qs = base.filter(type__in=sorted(detailed)).values_list(
-            "id", "person_id", "type", at, "subject", "payload"
-        )
-        for id_, person_id, type_, when, subject, payload in _raw_rows(qs):
+    for id_, person_id, type_, when, subject, payload in _raw_rows(qs):
+        if type_ not in wanted:
+            continue
+        if type_ in detailed:
             if isinstance(payload, str | bytes):
                 payload = json.loads(payload)
             out[person_id].append(
@@ -281,6 +284,8 @@ def events_by_person(
                     payload if isinstance(payload, dict) else {},
                 )
             )
+        else:
+            out[person_id].append(EventFact(id_, type_, float(when)))
     return out
 
 

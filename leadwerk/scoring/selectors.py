@@ -157,11 +157,15 @@ class Explanation:
 
 
 def _lead_events(person_id: int, cm: CompiledModel) -> tuple[list[EventFact], dict[int, dict]]:
-    rows = Activity.objects.filter(person_id=person_id, type__in=cm.event_types).values(
+    # Filter by person only (see evaluation.events_by_person on SQLite's index choice).
+    rows = Activity.objects.filter(person_id=person_id).values(
         "id", "uuid", "type", "occurred_at", "created_at", "subject", "payload"
     )
+    wanted = set(cm.event_types)
     facts, info = [], {}
     for r in rows:
+        if r["type"] not in wanted:
+            continue
         facts.append(
             EventFact.of(
                 id=r["id"],

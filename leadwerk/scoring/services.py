@@ -74,8 +74,10 @@ def persons_rescore(
         return []
     now = now or timezone.now()
     with transaction.atomic():
-        qs = Lead.objects.filter(person_id__in=ids, stage__in=OPEN_STAGES)
-        leads = lead_rows(qs, facts=False)
+        # By person only, the stage is checked here: SQLite would otherwise walk the stage
+        # index through every open lead (see evaluation.events_by_person).
+        qs = Lead.objects.filter(person_id__in=ids)
+        leads = [lead for lead in lead_rows(qs, facts=False) if lead.stage in OPEN_STAGES]
         if not leads:
             return []
         existing = old_scores([lead.pk for lead in leads], state=new_events is not None)
