@@ -40,7 +40,7 @@ from .engine import (
     round_points,
 )
 from .freemail import FREEMAIL_DOMAINS
-from .models import ANCHOR_FIELDS, LeadScore, ScoreSnapshot, ScoringModel
+from .models import ANCHOR_FIELDS, LeadScore, LeadScoreState, ScoreSnapshot, ScoringModel
 
 # Stages in which decay can still change what happens to a lead (hand-off, recycling).
 WATCHED_STAGES = frozenset({Stage.NEW, Stage.MQL, Stage.RECYCLED})
@@ -312,13 +312,16 @@ def old_scores(lead_ids: Sequence[int], *, state: bool = False) -> dict[int, Old
     """The stored scores of these leads; with ``state`` also what taking in new events
     needs (the kept events of capped rules)."""
     fields = ["lead_id", "model_id", "zone", "fit_grade", "fit_points", "counted"]
-    fields.append("kept" if state else "counted")
     fields += ANCHOR_FIELDS
+    kept = (
+        dict(LeadScoreState.objects.filter(lead_id__in=lead_ids).values_list("lead_id", "kept"))
+        if state
+        else {}
+    )
     out = {}
     for r in LeadScore.objects.filter(lead_id__in=lead_ids).values_list(*fields):
-        anchors = [Anchor(r[7 + 3 * i], r[8 + 3 * i], r[9 + 3 * i]) for i in range(MAX_GROUPS)]
-        kept = r[6] if state else {}
-        out[r[0]] = OldScore(r[1], r[2], r[3], r[4], r[5], kept, anchors)
+        anchors = [Anchor(r[6 + 3 * i], r[7 + 3 * i], r[8 + 3 * i]) for i in range(MAX_GROUPS)]
+        out[r[0]] = OldScore(r[1], r[2], r[3], r[4], r[5], kept.get(r[0], {}), anchors)
     return out
 
 
@@ -502,31 +505,35 @@ _WRITE_COLUMNS = [
     "fit_grade",
     "zone",
     "counted",
-    "kept",
     "next_check_at",
     "computed_at",
     *ANCHOR_FIELDS,
 ]
 
 
+def _upsert(table: str, columns: list[str], rows: list[list], *, casts: dict, batch: int) -> None:
+    """INSERT … ON CONFLICT (lead_id) DO UPDATE, ``batch`` rows per statement (SQLite and
+    PostgreSQL). Identifiers are ours and quoted; every value is a parameter."""
+    q = connection.ops.quote_name
+    names = ", ".join(q(c) for c in columns)
+    updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns[1:])
+    row_sql = "(" + ", ".join(f"%s{casts.get(c, '')}" for c in columns) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            cursor.execute(
+                f"INSERT INTO {q(table)} ({names}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
+                f"ON CONFLICT (lead_id) DO UPDATE SET {updates}",
+                [v for row in chunk for v in row],
+            )
+
+
 def scores_write(outcomes: Sequence[Outcome], *, batch: int = 250) -> None:
-    """Insert or update the LeadScore rows of ``outcomes``: one multi-row
-    INSERT … ON CONFLICT (lead_id) DO UPDATE per ``batch`` rows (SQLite and PostgreSQL)."""
+    """Insert or update the LeadScore rows of ``outcomes`` and their kept events."""
     if not outcomes:
         return
     ops = connection.ops
-    table = connection.ops.quote_name(LeadScore._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _WRITE_COLUMNS)
-    updates = ", ".join(
-        f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}"
-        for c in _WRITE_COLUMNS[1:]
-    )
-    # kept goes in as JSON text (cast on PostgreSQL): much cheaper than the field's adapter.
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    row_sql = (
-        "(" + ", ".join(f"%s{json_cast}" if c == "kept" else "%s" for c in _WRITE_COLUMNS) + ")"
-    )
-    rows = []
+    rows, states = [], []
     for o in outcomes:
         s = o.score
         padded = list(s.anchors) + [Anchor(0, 0.0, 0.0)] * (MAX_GROUPS - len(s.anchors))
@@ -537,22 +544,23 @@ def scores_write(outcomes: Sequence[Outcome], *, batch: int = 250) -> None:
             s.fit_grade,
             s.zone,
             s.counted,
-            json.dumps(s.kept, separators=(",", ":")),
             ops.adapt_datetimefield_value(s.next_check_at),
             ops.adapt_datetimefield_value(s.computed_at),
         ]
         for a in padded:
             values += [a.sign, a.k if a.sign else 0.0, a.rate if a.sign else 0.0]
         rows.append(values)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), batch):
-            chunk = rows[start : start + batch]
-            cursor.execute(
-                # Identifiers are ours and quoted; every value is a parameter.
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
-                f"ON CONFLICT (lead_id) DO UPDATE SET {updates}",
-                [v for row in chunk for v in row],
-            )
+        # JSON text (cast on PostgreSQL): much cheaper than the field's adapter.
+        states.append([s.lead_id, json.dumps(s.kept, separators=(",", ":"))])
+    _upsert(LeadScore._meta.db_table, _WRITE_COLUMNS, rows, casts={}, batch=batch)
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    _upsert(
+        LeadScoreState._meta.db_table,
+        ["lead_id", "kept"],
+        states,
+        casts={"kept": cast},
+        batch=batch * 2,
+    )
 
 
 def transition_reason(

@@ -100,10 +100,7 @@ class LeadScore(models.Model):
     g5_k = models.FloatField(default=0.0)
     g5_rate = models.FloatField(default=0.0)
     zone = models.SmallIntegerField(default=1)
-    # Rule matches that count now, and per capped rule the events that count ([at, id]):
-    # what taking in new events needs without reading the lead's history.
-    counted = models.PositiveIntegerField(default=0)
-    kept = models.JSONField(default=dict, blank=True)
+    counted = models.PositiveIntegerField(default=0)  # rule matches that count now
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     computed_at = models.DateTimeField(_("computed"))
 
@@ -140,6 +137,24 @@ class LeadScore(models.Model):
 
 
 ANCHOR_FIELDS = [f"g{n}_{part}" for n in SLOTS for part in ("sign", "k", "rate")]
+
+
+class LeadScoreState(models.Model):
+    """Per capped rule, the events that count now (``[at, id]``): what taking in new events
+    needs without reading the lead's history. A table of its own, so that lists sorted by
+    score join only the narrow LeadScore rows."""
+
+    lead = models.OneToOneField(
+        "leads.Lead", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kept = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("lead score state")
+        verbose_name_plural = _("lead score states")
+
+    def __str__(self) -> str:
+        return str(self.lead_id)
 
 
 class SweepTick(models.Model):
