@@ -14,7 +14,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import identify_hasher
 
-from conftest import bearer_client
 from leadwerk.accounts.models import ApiToken
 from leadwerk.accounts.services import api_token_create
 from leadwerk.audit.choices import AuditAction
