@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from leadwerk.accounts.api_auth import TokenAuth
+from leadwerk.activities.api import router as events_router
 from leadwerk.campaigns.api import router as campaigns_router
 from leadwerk.consent.api import router as consent_router
 from leadwerk.contacts.api import router as contacts_router
@@ -14,6 +15,7 @@ from leadwerk.errors import Conflict, DomainValidationError
 from leadwerk.leads.api import router as leads_router
 from leadwerk.privacy.api import router as privacy_router
 from leadwerk.routing.api import router as routing_router
+from leadwerk.scoring.api import router as scoring_router
 
 api = NinjaAPI(
     title="Leadwerk API",
@@ -29,6 +31,8 @@ api.add_router("", campaigns_router)
 api.add_router("", routing_router)
 api.add_router("", consent_router)
 api.add_router("", privacy_router)
+api.add_router("", events_router)
+api.add_router("", scoring_router)
 
 
 # The names of the view parameters that hold a whole schema (``payload: LeadIn``,

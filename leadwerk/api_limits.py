@@ -9,6 +9,7 @@ from django.http import HttpResponse
 
 # Longest prefix first. Bodies beyond the limit are refused with 413.
 BODY_LIMITS: list[tuple[str, int]] = [
+    ("/api/v1/events", 1024 * 1024),  # batches of up to 1,000 events
     ("/api/v1/", 64 * 1024),
     ("/f/", 64 * 1024),
 ]

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "leadwerk.privacy",
     "leadwerk.exports",
     "leadwerk.routing",
+    "leadwerk.scoring",
     "leadwerk.demo",
 ]
 if env_bool("LEADWERK_BENCH", False):
@@ -284,6 +285,10 @@ LEADWERK_LINK_RATE_LIMIT = int(os.environ.get("LEADWERK_LINK_RATE_LIMIT", "30"))
 LEADWERK_LINK_RATE_WINDOW = int(os.environ.get("LEADWERK_LINK_RATE_WINDOW", "600"))
 # Leads without activity or conversion for this many months are anonymised.
 LEADWERK_RETENTION_MONTHS = int(os.environ.get("LEADWERK_RETENTION_MONTHS", "24"))
+# Website tracking: page views per IP address and minute.
+LEADWERK_TRACK_RATE_LIMIT = int(os.environ.get("LEADWERK_TRACK_RATE_LIMIT", "120"))
+# Lead scoring: leads per rescore step (one transaction and one background task each).
+LEADWERK_SCORING_CHUNK = int(os.environ.get("LEADWERK_SCORING_CHUNK", "2000"))
 
 LOGGING = {
     "version": 1,

@@ -18,6 +18,8 @@ urlpatterns = [
     path("", include("leadwerk.consent.urls")),
     path("", include("leadwerk.privacy.urls")),
     path("", include("leadwerk.messaging.urls")),
+    path("", include("leadwerk.activities.urls")),
+    path("scoring/", include("leadwerk.scoring.urls")),
     path("", include("leadwerk.routing.urls")),
 ]
 if "bench.baseline" in settings.INSTALLED_APPS:

@@ -18,6 +18,10 @@ class ActivityType(models.TextChoices):
     DOWNLOAD = "download", _("Download")
     EMAIL_OPEN = "email_open", _("E-mail opened")
     EMAIL_CLICK = "email_click", _("E-mail link clicked")
+    WEBINAR_ATTENDED = "webinar_attended", _("Webinar attended")
+    EVENT_VISIT = "event_visit", _("Event visited")
+    CART_ABANDONED = "cart_abandoned", _("Cart abandoned")
+    UNSUBSCRIBE = "unsubscribe", _("Unsubscribed")
     STAGE_CHANGE = "stage_change", _("Stage change")
     ASSIGNMENT = "assignment", _("Assignment")
     SLA = "sla", _("Response time")
@@ -36,3 +40,28 @@ LOGGABLE_TYPES = [
 ]
 # A logged activity of these types by the owner is a real response to the lead.
 RESPONSE_TYPES = frozenset({ActivityType.CALL, ActivityType.EMAIL, ActivityType.MEETING})
+# Behaviour events other systems may send to POST /api/v1/events (and what scoring rules
+# can count, together with the intake types below).
+EVENT_TYPES = [
+    ActivityType.WEB_VISIT,
+    ActivityType.DOWNLOAD,
+    ActivityType.FORM_SUBMIT,
+    ActivityType.EMAIL_OPEN,
+    ActivityType.EMAIL_CLICK,
+    ActivityType.WEBINAR_ATTENDED,
+    ActivityType.EVENT_VISIT,
+    ActivityType.CALL,
+    ActivityType.MEETING,
+    ActivityType.PURCHASE,
+    ActivityType.CART_ABANDONED,
+    ActivityType.UNSUBSCRIBE,
+    ActivityType.COMPLAINT,
+    ActivityType.SERVICE_REQUEST,
+]
+# Activities a scoring rule may count: behaviour events and how the lead came in.
+SCORABLE_TYPES = [
+    *EVENT_TYPES,
+    ActivityType.API_INTAKE,
+    ActivityType.MANUAL_ENTRY,
+    ActivityType.IMPORT,
+]

@@ -98,6 +98,10 @@ class LeadListQuery(Schema):
     created_to: IsoDateTime | None = Field(None, description="ISO 8601 with time zone")
     q: str = Field("", max_length=200, description="Text search: name, e-mail, company")
     sort: Literal[tuple(SORTS)] = "-created"  # type: ignore[valid-type]
+    min_score: float | None = Field(
+        None, ge=-1_000_000, le=1_000_000, description="Current engagement (after decay) at least"
+    )
+    grade: list[Literal["A", "B", "C", "D"]] | None = Field(None, description="Fit grades")
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(25, ge=1, le=100)
 
@@ -120,6 +124,8 @@ def list_leads(request: HttpRequest, query: Query[LeadListQuery]):
         created_to=query.created_to,
         q=query.q,
         sort=query.sort,
+        min_score=query.min_score,
+        grades=query.grade,
     )
     page = paginate(
         lead_list(user=request.user, filters=filters),

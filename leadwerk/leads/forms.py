@@ -28,7 +28,7 @@ PERSON_KEYS = (
 COMPANY_KEYS = ("name", "website", "industry", "employees", "country", "postal_code", "city")
 COMPANY_FORM_FIELD = {k: f"company_{k}" for k in COMPANY_KEYS}
 # What a visitor typed into a public form, given back when a submission is refused.
-PUBLIC_RESUBMIT_FIELDS = (*PERSON_KEYS[:-1], "company_name", "message", "page")
+PUBLIC_RESUBMIT_FIELDS = (*PERSON_KEYS[:-1], "company_name", "message", "page", "visitor")
 
 
 def build_lead_in(cleaned: dict, *, channel: str, campaign: str) -> LeadIn:
@@ -309,6 +309,8 @@ class PublicLeadForm(_LeadFields):
     homepage = forms.CharField(required=False, label=_("Leave this field empty"))
     token = forms.CharField(widget=forms.HiddenInput)
     page = forms.CharField(widget=forms.HiddenInput, required=False, max_length=500)
+    # The website tracking snippet's visitor id: joins their page views to the person.
+    visitor = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, webform: WebForm, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from django.core.exceptions import ObjectDoesNotExist
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
@@ -17,6 +18,12 @@ class UserRef(Schema):
     id: UUID
     name: str
     email: str
+
+
+class ScoreBriefOut(Schema):
+    engagement: float = Field(description="Engagement now, after decay")
+    fit_points: int
+    fit_grade: str
 
 
 class LeadOut(Schema):
@@ -36,6 +43,7 @@ class LeadOut(Schema):
     assigned_at: datetime | None
     first_response_at: datetime | None
     closed_at: datetime | None
+    score: ScoreBriefOut | None = Field(None, description="See /leads/{id}/score for why")
 
 
 class ActivityOut(Schema):
@@ -135,6 +143,19 @@ def lead_out(lead, *, limited: bool = False) -> dict:
         "assigned_at": lead.assigned_at,
         "first_response_at": lead.first_response_at,
         "closed_at": lead.closed_at,
+        "score": score_out(lead),
+    }
+
+
+def score_out(lead) -> dict | None:
+    try:
+        score = lead.score
+    except ObjectDoesNotExist:
+        return None
+    return {
+        "engagement": round(score.engagement_now, 2),
+        "fit_points": score.fit_points,
+        "fit_grade": score.fit_grade,
     }
 
 

@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 
 from leadwerk.accounts.choices import Role
 from leadwerk.accounts.selectors import team_ids_managed_by, user_sees_everything
+from leadwerk.scoring.expressions import engagement_expression
 
 from .choices import Stage
 from .models import Lead, WebForm
@@ -37,6 +38,11 @@ SORTS = {
     "-owner": Lower("owner__last_name").desc(nulls_last=True),
     "updated": F("updated_at").asc(),
     "-updated": F("updated_at").desc(),
+    # The current engagement after decay (computed at read time) and the fit points.
+    "score": "score_now",
+    "-score": "-score_now",
+    "fit": F("score__fit_points").asc(nulls_first=True),
+    "-fit": F("score__fit_points").desc(nulls_last=True),
 }
 DEFAULT_SORT = "-created"
 
@@ -86,12 +92,17 @@ class LeadFilters:
     created_to: datetime | None = None
     q: str = ""
     sort: str = DEFAULT_SORT
+    min_score: float | None = None  # current engagement at least
+    grades: list[str] | None = None  # fit grades, e.g. ["A", "B"]
 
 
 def lead_list(*, user, filters: LeadFilters) -> QuerySet[Lead]:
     """The leads ``user`` may see, filtered and sorted, with what a list row shows."""
-    qs = lead_scope(user=user).select_related(
-        "person", "person__company", "company", "channel", "campaign", "owner"
+    qs = (
+        lead_scope(user=user)
+        .select_related("person", "person__company", "company", "channel", "campaign", "owner")
+        .select_related("score")
+        .alias(score_now=engagement_expression())
     )
     f = filters
     if f.stages:
@@ -112,6 +123,10 @@ def lead_list(*, user, filters: LeadFilters) -> QuerySet[Lead]:
         qs = qs.filter(created_at__lt=f.created_to)
     if f.q:
         qs = qs.filter(_text_q(f.q))
+    if f.min_score is not None:
+        qs = qs.filter(score_now__gte=f.min_score)
+    if f.grades:
+        qs = qs.filter(score__fit_grade__in=f.grades)
     order = SORTS.get(f.sort, SORTS[DEFAULT_SORT])
     return qs.order_by(order, "-id")
 
@@ -150,6 +165,7 @@ def lead_get(*, user, uuid) -> Lead | None:
             "team",
             "partner",
             "person__company",
+            "score",
         )
         .filter(uuid=uuid)
         .first()

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from leadwerk.activities.choices import RESPONSE_TYPES, ActivityType
 from leadwerk.activities.services import activity_record
+from leadwerk.activities.tracking import visitor_identify
 from leadwerk.audit.choices import AuditAction
 from leadwerk.audit.services import audit_record
 from leadwerk.campaigns.selectors import campaign_by_slug, channel_by_slug
@@ -84,9 +85,13 @@ def lead_intake(
     actor=None,
     idempotency_key: str = "",
     context: dict | None = None,
+    visitor_id: str = "",
 ) -> IntakeResult:
     """Create a lead from any channel: match or create the company and the person, create the
     lead in stage *new* and put the intake on the timeline.
+
+    ``visitor_id`` (the website tracking snippet's id, sent along by a public form) joins the
+    visitor's earlier page views to the person, in the same transaction.
 
     With an ``idempotency_key`` (per acting user), a retry with the same body returns the
     first lead; the same key with a different body raises :class:`Conflict`.
@@ -112,6 +117,9 @@ def lead_intake(
                 actor=actor,
                 context=context,
             )
+            if visitor_id:
+                visitor_identify(visitor_id=visitor_id, person=result.lead.person)
+            _score(result.lead)
             # Direct inquiries of channels that skip marketing qualification: route at once.
             transaction.on_commit(
                 partial(
@@ -507,6 +515,15 @@ def lead_log_activity(
             lead.first_response_at = now
             lead.save(update_fields=["first_response_at", "updated_at"])
             routing_hooks.first_response(lead=lead)
+        _score(lead)
+
+
+def _score(lead: Lead) -> None:
+    """Score the lead in the same transaction (scoring may move it to MQL). Imported here:
+    scoring builds on leads, not the other way round."""
+    from leadwerk.scoring.services import lead_score_refresh
+
+    lead_score_refresh(lead=lead)
 
 
 def webform_save(*, webform, actor) -> None:

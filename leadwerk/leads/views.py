@@ -75,6 +75,7 @@ SORT_COLUMNS = {
     "channel": "channel",
     "owner": "owner",
     "created": "-created",
+    "score": "-score",
 }
 
 
@@ -110,8 +111,23 @@ def _filters_from(request) -> tuple[LeadFilters, dict]:
         created_to=created_to,
         q=g.get("q", "").strip()[:200],
         sort=sort,
+        min_score=_float(g.get("min_score")),
+        grades=_grades_from(g.get("grade", "")),
     )
     return filters, {"stages": stages, "owner": owner, "age": age}
+
+
+def _float(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if -1e6 <= number <= 1e6 else None
+
+
+def _grades_from(grade: str) -> list[str] | None:
+    """ "B" means B or better."""
+    return list("ABCD"[: "ABCD".index(grade) + 1]) if grade in ("A", "B", "C", "D") else None
 
 
 def _int(value, default: int) -> int:
@@ -500,7 +516,14 @@ def public_form(request, uuid):
     webform = _public_webform(uuid)
     _activate_form_language(request, webform)
     if request.method != "POST":
-        form = PublicLeadForm(webform=webform, initial={"page": request.GET.get("page", "")[:500]})
+        form = PublicLeadForm(
+            webform=webform,
+            initial={
+                "page": request.GET.get("page", "")[:500],
+                # the website tracking snippet's visitor id (see static/leadwerk/track.js)
+                "visitor": request.GET.get("vid", "")[:64],
+            },
+        )
         return _render_public_form(request, webform, form)
 
     allowed = rate_limit_hit(
@@ -548,6 +571,7 @@ def public_form(request, uuid):
                     "ip": client_ip(request),
                     "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
                 },
+                visitor_id=form.cleaned_data.get("visitor", ""),
             )
         except DomainValidationError as exc:
             # The form's channel or campaign was switched off after the page was rendered.

@@ -1,10 +1,10 @@
 """What routing knows about a lead, as one plain dict: the only way rules and the fairness
 ledger look at a lead.
 
-Scoring (issue 3) adds ``fit_grade``, ``label``, ``score`` and, where a predictive model
-exists, ``conversion_probability``. Until it is part of the code base
-:func:`scoring_facts` knows nothing, so conditions on fit grade or label do not hold and the
-quality of a lead falls back to its channel and company size (see ``lead_quality``).
+Scoring (issue 3) adds ``fit_grade``, ``label`` and ``score`` (and, where a predictive
+model exists one day, ``conversion_probability``). For a lead scoring has not scored,
+conditions on fit grade or label do not hold and the quality of the lead falls back to its
+channel and company size (see ``lead_quality``).
 """
 
 from __future__ import annotations
@@ -35,12 +35,20 @@ FACT_KEYS = (
 
 
 def scoring_facts(lead) -> dict:
-    """Fit grade, label, score (and conversion probability) from scoring; empty without it.
+    """Fit grade, label and score (the engagement now, after decay) from scoring (issue 3);
+    empty for a lead scoring has not scored."""
+    from leadwerk.scoring.models import LeadScore
+    from leadwerk.scoring.selectors import score_brief
 
-    The one place to wire scoring in: return e.g. ``{"fit_grade": "B", "label": "hot",
-    "score": 72}`` for the lead.
-    """
-    return {}
+    score = LeadScore.objects.select_related("model").filter(lead_id=lead.pk).first()
+    if score is None:
+        return {}
+    brief = score_brief(score)
+    return {
+        "fit_grade": brief["fit_grade"],
+        "label": brief["label"],
+        "score": brief["engagement"],
+    }
 
 
 def lead_facts(lead) -> dict:

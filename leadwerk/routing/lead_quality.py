@@ -4,6 +4,8 @@ The fairness ledger balances the sum of this value per member, next to the count
 scoring, the value follows the score (a conversion probability wins where one exists);
 without, it is the channel's value weight (a trade-fair lead is worth more than a web lead,
 seed 001) times a factor for the company's size.
+
+With a score: the fit grade's factor times the engagement score (after decay) over 50.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ SIZE_FACTOR: dict[str, float] = {
     "5000+": 1.5,
     "": 0.8,
 }
-# A score of 50 (of 100) and a conversion probability of 10 % count as a typical lead.
+# Fit grade -> factor on the engagement score: the same interest from a better-fitting
+# company is worth more.
+FIT_FACTOR: dict[str, float] = {"A": 1.5, "B": 1.2, "C": 0.9, "D": 0.6}
+# An engagement score of 50 and a conversion probability of 10 % count as a typical lead.
 SCORE_TYPICAL = 50.0
 PROBABILITY_TYPICAL = 0.10
 
@@ -30,7 +35,8 @@ def lead_quality(facts: dict) -> float:
         return max(float(probability), 0.0) / PROBABILITY_TYPICAL
     score = facts.get("score")
     if score is not None:
-        return max(float(score), 0.0) / SCORE_TYPICAL
+        fit = FIT_FACTOR.get(facts.get("fit_grade") or "", 1.0)
+        return fit * max(float(score), 0.0) / SCORE_TYPICAL
     weight = facts.get("channel_value")
     weight = 1.0 if weight is None else float(weight)
     return max(weight, 0.0) * SIZE_FACTOR.get(facts.get("employee_band") or "", 0.8)

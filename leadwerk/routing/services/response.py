@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from functools import partial
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from leadwerk.activities.choices import ActivityType
@@ -126,12 +127,15 @@ def lead_reject(*, lead: Lead, actor, reason: str, text: str = "") -> LeadReject
         assignment.status = AssignmentStatus.REJECTED
         assignment.ended_at = now
         assignment.save(update_fields=["status", "ended_at"])
+        # In the company's language, whoever rejects: the scoring feedback report groups
+        # rejections by this reason.
+        with translation.override(settings.LANGUAGE_CODE):
+            reason_text = _("Rejected by sales: %(reason)s") % {"reason": chosen.label}
         lead_transition(
             lead=lead,
             to_stage=chosen.outcome,
             actor=actor,
-            reason=_("Rejected by sales: %(reason)s") % {"reason": chosen.label}
-            + (f" – {text}" if text else ""),
+            reason=reason_text + (f" – {text}" if text else ""),
         )
         rejection = LeadRejection.objects.create(
             lead=lead,

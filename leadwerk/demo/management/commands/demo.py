@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from leadwerk.demo.builder import DemoSize, build_demo, demo_loaded
@@ -35,3 +36,4 @@ class Command(BaseCommand):
                 "Demo data loaded: " + ", ".join(f"{n:,} {k}" for k, n in stats.items())
             )
         )
+        call_command("rescore", quiet=True, stdout=self.stdout)
