@@ -14,6 +14,7 @@ from leadwerk.contacts.api import router as contacts_router
 from leadwerk.errors import Conflict, DomainValidationError
 from leadwerk.leads.api import router as leads_router
 from leadwerk.privacy.api import router as privacy_router
+from leadwerk.routing.api import router as routing_router
 from leadwerk.scoring.api import router as scoring_router
 
 api = NinjaAPI(
@@ -27,6 +28,7 @@ api = NinjaAPI(
 api.add_router("", leads_router)
 api.add_router("", contacts_router)
 api.add_router("", campaigns_router)
+api.add_router("", routing_router)
 api.add_router("", consent_router)
 api.add_router("", privacy_router)
 api.add_router("", events_router)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "leadwerk.messaging",
     "leadwerk.privacy",
     "leadwerk.exports",
+    "leadwerk.routing",
     "leadwerk.scoring",
     "leadwerk.demo",
 ]

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("leadwerk.messaging.urls")),
     path("", include("leadwerk.activities.urls")),
     path("scoring/", include("leadwerk.scoring.urls")),
+    path("", include("leadwerk.routing.urls")),
 ]
 if "bench.baseline" in settings.INSTALLED_APPS:
     urlpatterns.append(path("bench/", include("bench.baseline.urls")))

@@ -24,6 +24,7 @@ class ActivityType(models.TextChoices):
     UNSUBSCRIBE = "unsubscribe", _("Unsubscribed")
     STAGE_CHANGE = "stage_change", _("Stage change")
     ASSIGNMENT = "assignment", _("Assignment")
+    SLA = "sla", _("Response time")
     UPDATE = "update", _("Data changed")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,6 +23,7 @@ from leadwerk.audit.services import audit_record
 from leadwerk.campaigns.selectors import campaign_by_slug, channel_by_slug
 from leadwerk.contacts.services import company_match_or_create, person_match_or_create
 from leadwerk.errors import Conflict, DomainValidationError, FieldError
+from leadwerk.routing import hooks as routing_hooks
 
 from .choices import CLOSED_STAGES, REASON_REQUIRED, TRANSITIONS, LeadSource, Stage
 from .intake import LeadIn
@@ -118,6 +120,15 @@ def lead_intake(
             if visitor_id:
                 visitor_identify(visitor_id=visitor_id, person=result.lead.person)
             _score(result.lead)
+            # Direct inquiries of channels that skip marketing qualification: route at once.
+            transaction.on_commit(
+                partial(
+                    routing_hooks.route_at_intake_after_commit,
+                    lead_id=result.lead.pk,
+                    channel_id=result.lead.channel_id,
+                ),
+                robust=True,
+            )
             if idempotency_key:
                 IdempotencyKey.objects.create(
                     user=actor, key=idempotency_key, body_hash=body_hash, lead=result.lead
@@ -350,6 +361,12 @@ def lead_transition(*, lead: Lead, to_stage: str, actor, reason: str = "") -> St
             before={"stage": from_stage},
             after={"stage": to_stage, "reason": reason},
         )
+        if to_stage == Stage.MQL:
+            # The hand-off: routing assigns the new MQL once this transaction has committed.
+            transaction.on_commit(
+                partial(routing_hooks.route_after_commit, lead_id=lead.pk, trigger="mql"),
+                robust=True,
+            )
     return change
 
 
@@ -426,6 +443,8 @@ def lead_update(*, lead: Lead, actor, changes: dict) -> Lead:
                 occurred_at=now,
             )
         lead.save(update_fields=fields)
+        if "owner" in fields:
+            routing_hooks.owner_changed(lead=lead, actor=actor)
         if diff:
             audit_record(
                 action=AuditAction.UPDATE,
@@ -495,6 +514,7 @@ def lead_log_activity(
         if type in RESPONSE_TYPES and lead.first_response_at is None:
             lead.first_response_at = now
             lead.save(update_fields=["first_response_at", "updated_at"])
+            routing_hooks.first_response(lead=lead)
         _score(lead)
 
 

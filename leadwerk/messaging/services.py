@@ -77,11 +77,13 @@ def message_send(
     assignee=None,
     due_at=None,
     context: dict | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutboundMessage:
     """Send an e-mail (after the surrounding transaction commits) or create a call task.
 
     Refused, with the refusal logged and audited, when there is no valid legal basis for
     ``purpose`` and ``channel``. Returns the logged message; check ``status``.
+    ``headers`` are extra mail headers (e.g. ``Auto-Submitted`` for system notifications).
     """
     context = context or {}
     basis = _basis(person=person, user=user, purpose=purpose, channel=channel, context=context)
@@ -133,7 +135,7 @@ def message_send(
             message.status = MessageStatus.TASK_CREATED
             OutboundMessage.objects.filter(pk=message.pk).update(status=message.status)
             return message
-        transaction.on_commit(partial(_deliver, message.pk, body, html))
+        transaction.on_commit(partial(_deliver, message.pk, body, html, headers))
     return message
 
 
@@ -141,7 +143,7 @@ def _absolute(path: str) -> str:
     return f"{settings.LEADWERK_BASE_URL}{path}"
 
 
-def _deliver(message_pk: int, body: str, html: str) -> None:
+def _deliver(message_pk: int, body: str, html: str, extra_headers: dict | None = None) -> None:
     """Send one queued e-mail. The legal basis is checked again right before sending, so a
     withdrawal between queueing and sending still stops the mail."""
     message = OutboundMessage.objects.select_related("person", "user").get(pk=message_pk)
@@ -165,7 +167,7 @@ def _deliver(message_pk: int, body: str, html: str) -> None:
                 summary=f"{message.purpose} refused at sending: {basis.reason}",
             )
         return
-    headers = {}
+    headers = dict(extra_headers or {})
     if message.purpose in Purpose.values:
         token = unsubscribe_token(
             person=message.person,
