@@ -261,9 +261,15 @@ DEFAULT_FROM_EMAIL = os.environ.get("LEADWERK_FROM_EMAIL", "leadwerk@localhost")
 # Every message leaves through leadwerk.messaging.services.message_send; the guard backend
 # refuses anything else and hands the rest to the real backend below.
 EMAIL_BACKEND = "leadwerk.messaging.backend.GuardedEmailBackend"
+# Without a configured SMTP server (LEADWERK_EMAIL_HOST), messages are written as files to
+# var/mail/ instead of failing: a fresh installation works, and an admin can read them.
 LEADWERK_EMAIL_BACKEND = os.environ.get(
-    "LEADWERK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+    "LEADWERK_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if "LEADWERK_EMAIL_HOST" in os.environ
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 
 # --- Leadwerk ---------------------------------------------------------------
 # Public web forms: submissions per IP and window.
