@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .choices import PURPOSE_CHANNELS, ConsentState, Purpose
+from .choices import PURPOSE_CHANNELS, ConsentState, ContactChannel, Purpose
 from .models import ConsentRecord, ConsentStatus, ConsentText, DoubleOptIn
 
 
@@ -39,6 +40,25 @@ def consent_basis(*, person, purpose: str, channel: str) -> Basis:
             False, record=status.record, reason=f"{purpose} by {channel} is not confirmed yet"
         )
     return Basis(True, legal_basis=status.legal_basis, record=status.record)
+
+
+def consent_basis_explained(basis: Basis, *, purpose: str, channel: str) -> str:
+    """Why a message may not go, in the reader's language (``basis.reason`` is the log's
+    wording, stored with the message and the audit entry)."""
+    names = {
+        "purpose": Purpose(purpose).label if purpose in Purpose.values else purpose,
+        "channel": ContactChannel(channel).label if channel in ContactChannel.values else channel,
+    }
+    if basis.ok:
+        return ""
+    if purpose not in Purpose.values or channel not in PURPOSE_CHANNELS.get(purpose, ()):
+        return _("“%(purpose)s” cannot use the channel %(channel)s.") % names
+    state = basis.record.state if basis.record is not None else None
+    if state == ConsentState.WITHDRAWN:
+        return _("The person has withdrawn “%(purpose)s” by %(channel)s.") % names
+    if state == ConsentState.PENDING:
+        return _("“%(purpose)s” by %(channel)s is not confirmed yet.") % names
+    return _("There is no consent or other legal basis for “%(purpose)s” by %(channel)s.") % names
 
 
 def doi_open_for(*, person, purpose: str, channel: str) -> DoubleOptIn | None:
@@ -76,6 +96,7 @@ def consent_overview(*, person) -> list[dict]:
                     "purpose": purpose,
                     "purpose_label": Purpose(purpose).label,
                     "channel": channel,
+                    "channel_label": ContactChannel(channel).label,
                     "status": status,
                     "state": status.state if status else "",
                 }

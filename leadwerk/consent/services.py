@@ -10,6 +10,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from leadwerk.audit.choices import AuditAction
 from leadwerk.audit.context import current_request_meta
@@ -17,7 +18,14 @@ from leadwerk.audit.services import audit_record
 from leadwerk.contacts.models import Person
 from leadwerk.errors import Conflict, DomainValidationError, FieldError
 
-from .choices import PURPOSE_CHANNELS, ConsentSource, ConsentState, LegalBasis, Purpose
+from .choices import (
+    PURPOSE_CHANNELS,
+    ConsentSource,
+    ConsentState,
+    ContactChannel,
+    LegalBasis,
+    Purpose,
+)
 from .models import ConsentRecord, ConsentStatus, ConsentText, DoubleOptIn
 from .tokens import BadLink, doi_token, doi_token_read
 
@@ -25,19 +33,31 @@ from .tokens import BadLink, doi_token, doi_token_read
 def _check_pair(purpose: str, channel: str) -> None:
     if purpose not in Purpose.values:
         raise DomainValidationError(
-            [FieldError(("purpose",), f"unknown purpose '{purpose}'", "unknown")]
+            [
+                FieldError(
+                    ("purpose",),
+                    _("Unknown purpose “%(purpose)s”.") % {"purpose": purpose},
+                    "unknown",
+                )
+            ]
         )
     if channel not in PURPOSE_CHANNELS[purpose]:
-        allowed = ", ".join(PURPOSE_CHANNELS[purpose])
+        allowed = ", ".join(str(ContactChannel(c).label) for c in PURPOSE_CHANNELS[purpose])
+        names = {"purpose": Purpose(purpose).label, "channel": _channel_name(channel)}
         raise DomainValidationError(
             [
                 FieldError(
                     ("channel",),
-                    f"'{purpose}' cannot use the channel '{channel}'; use {allowed}",
+                    _("“%(purpose)s” cannot use the channel %(channel)s; possible: %(allowed)s.")
+                    % {**names, "allowed": allowed},
                     "mismatch",
                 )
             ]
         )
+
+
+def _channel_name(channel: str) -> str:
+    return ContactChannel(channel).label if channel in ContactChannel.values else channel
 
 
 def consent_record(
@@ -63,21 +83,36 @@ def consent_record(
     _check_pair(purpose, channel)
     errors = []
     if state not in ConsentState.values:
-        errors.append(FieldError(("state",), f"unknown state '{state}'", "unknown"))
+        errors.append(
+            FieldError(("state",), _("Unknown state “%(state)s”.") % {"state": state}, "unknown")
+        )
     if legal_basis not in LegalBasis.values:
-        errors.append(FieldError(("legal_basis",), f"unknown legal basis '{legal_basis}'"))
+        errors.append(
+            FieldError(
+                ("legal_basis",),
+                _("Unknown legal basis “%(basis)s”.") % {"basis": legal_basis},
+            )
+        )
     if source not in ConsentSource.values:
-        errors.append(FieldError(("source",), f"unknown source '{source}'", "unknown"))
+        errors.append(
+            FieldError(
+                ("source",), _("Unknown source “%(source)s”.") % {"source": source}, "unknown"
+            )
+        )
     needs_text = state == ConsentState.PENDING or (
         state == ConsentState.GRANTED and legal_basis == LegalBasis.CONSENT
     )
     if needs_text and text is None:
         errors.append(
-            FieldError(("text_version",), "consent needs the version of the text shown", "missing")
+            FieldError(
+                ("text_version",),
+                _("Consent needs the version of the text the person was shown."),
+                "missing",
+            )
         )
     if text is not None and (text.purpose != purpose or text.channel != channel):
         errors.append(
-            FieldError(("text_version",), "the text belongs to another purpose or channel")
+            FieldError(("text_version",), _("The text belongs to another purpose or channel."))
         )
     if errors:
         raise DomainValidationError(errors)
@@ -169,9 +204,15 @@ def consent_text_publish(
     _check_pair(purpose, channel)
     text = text.strip()
     if not text:
-        raise DomainValidationError([FieldError(("text",), "the text is empty", "missing")])
+        raise DomainValidationError([FieldError(("text",), _("The text is empty."), "missing")])
     if language not in dict(settings.LANGUAGES):
-        raise DomainValidationError([FieldError(("language",), f"unknown language '{language}'")])
+        raise DomainValidationError(
+            [
+                FieldError(
+                    ("language",), _("Unknown language “%(language)s”.") % {"language": language}
+                )
+            ]
+        )
     with transaction.atomic():
         # Lock the existing versions (PostgreSQL refuses FOR UPDATE with an aggregate); the
         # unique constraint catches two first versions written at once.
@@ -222,10 +263,14 @@ def consent_doi_start(
     _check_pair(purpose, channel)
     if not person.email:
         raise DomainValidationError(
-            [FieldError(("person",), "double opt-in needs the person's e-mail address")]
+            [FieldError(("person",), _("A double opt-in needs the person's e-mail address."))]
         )
     if consent_basis(person=person, purpose=purpose, channel=channel).ok:
-        raise Conflict(f"{purpose} by {channel} is already granted", code="already_granted")
+        raise Conflict(
+            _("“%(purpose)s” by %(channel)s is already granted.")
+            % {"purpose": Purpose(purpose).label, "channel": _channel_name(channel)},
+            code="already_granted",
+        )
     language = person.language or settings.LANGUAGE_CODE
     text = consent_text_current(purpose=purpose, channel=channel, language=language)
     if text is None:
@@ -233,7 +278,11 @@ def consent_doi_start(
             [
                 FieldError(
                     ("purpose",),
-                    f"no consent text for {purpose}/{channel} yet; publish one first",
+                    _(
+                        "There is no consent text for “%(purpose)s” by %(channel)s yet; "
+                        "publish one first."
+                    )
+                    % {"purpose": Purpose(purpose).label, "channel": _channel_name(channel)},
                     "missing",
                 )
             ]

@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from leadwerk.consent.choices import Purpose
+
 from .choices import MessageChannel, MessageStatus
 
 
@@ -76,3 +78,8 @@ class CallTask(models.Model):
 
     def __str__(self) -> str:
         return f"call {self.person_id} for {self.purpose}"
+
+    @property
+    def purpose_label(self) -> str:
+        """The purpose in the reader's language (the field holds the code)."""
+        return str(Purpose(self.purpose).label) if self.purpose in Purpose.values else self.purpose

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from leadwerk.consent.choices import Purpose
+from leadwerk.consent.selectors import consent_basis, consent_basis_explained
 from leadwerk.contacts.selectors import person_get
 
 from .choices import MessageChannel, MessageStatus
@@ -44,7 +45,9 @@ def plan_call(request, uuid):
         assignee=request.user,
     )
     if message.status == MessageStatus.REFUSED:
-        messages.error(request, _("Not allowed: %(reason)s") % {"reason": message.reason})
+        basis = consent_basis(person=person, purpose=message.purpose, channel=message.channel)
+        why = consent_basis_explained(basis, purpose=message.purpose, channel=message.channel)
+        messages.error(request, _("Not allowed: %(reason)s") % {"reason": why or message.reason})
     else:
         messages.success(request, _("Call task created for you."))
     return redirect(person)

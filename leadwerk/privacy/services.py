@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from leadwerk.activities.models import Activity
 from leadwerk.audit.choices import AuditAction
@@ -97,7 +98,7 @@ def person_erase(*, person: Person, actor, reason: str = ErasureReason.REQUEST) 
     with transaction.atomic():
         person = Person.objects.select_for_update().get(pk=person.pk)
         if Erasure.objects.filter(person=person).exists():
-            raise Conflict("this person has already been erased", code="already_erased")
+            raise Conflict(_("This person has already been erased."), code="already_erased")
         open_states = (ConsentState.GRANTED, ConsentState.PENDING)
         for status in ConsentStatus.objects.filter(person=person, state__in=open_states):
             consent_withdraw(

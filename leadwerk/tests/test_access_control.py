@@ -238,7 +238,7 @@ def test_restricted_flag_is_set_from_the_lead_page_and_only_for_notes(world):
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 422
-    assert "Only notes can be restricted" in response.content.decode()
+    assert "Nur Notizen können vertraulich sein" in response.content.decode()
     assert not Activity.objects.filter(lead=lead, subject="Anruf").exists()
 
 

@@ -40,7 +40,11 @@ def test_repeated_failed_logins_lock_the_account_out_even_with_the_right_passwor
     for _ in range(limit):
         response = client.post("/accounts/login/", {"username": "rep", "password": "falsch"})
         assert response.status_code in (200, 429)
-    locked = client.post("/accounts/login/", {"username": "rep", "password": PASSWORD})
+    locked = client.post(
+        "/accounts/login/",
+        {"username": "rep", "password": PASSWORD},
+        headers={"accept-language": "en"},
+    )
     assert locked.status_code == 429
     assert "locked" in locked.content.decode().lower()
     assert "_auth_user_id" not in client.session

@@ -119,7 +119,7 @@ def test_auditor_searches_by_action_actor_and_object(client, auditor, rep):
     assert by_object.count("<tr>") - 1 == 2
     by_actor = client.get("/audit/", {"actor": "rep", "q": "message"}).content.decode()
     assert "message" in by_actor.split("<tbody>")[1]
-    assert "No entries match" in client.get("/audit/", {"actor": "nobody"}).content.decode()
+    assert "Keine passenden Einträge" in client.get("/audit/", {"actor": "nobody"}).content.decode()
 
 
 def test_audit_log_list_query_count_is_pinned(client, auditor, rep, django_assert_max_num_queries):

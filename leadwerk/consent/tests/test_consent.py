@@ -69,7 +69,7 @@ def test_double_opt_in_clicked_from_the_received_mail_grants_with_proof(client, 
     assert ConsentStatus.objects.get(person=person).state == ConsentState.PENDING
     response = client.post(link, headers={"User-Agent": BROWSER}, REMOTE_ADDR="198.51.100.7")
     assert response.status_code == 200
-    assert "confirmed" in response.content.decode()
+    assert "bestätigt" in response.content.decode()
     record = ConsentRecord.objects.filter(person=person).first()
     assert (record.state, record.legal_basis, record.source) == (
         ConsentState.GRANTED,
@@ -94,7 +94,7 @@ def test_a_confirmation_link_works_once(client, person, doi_mail):
     client.post(link)
     again = client.post(link)
     assert again.status_code == 200
-    assert "Already confirmed" in again.content.decode()
+    assert "Bereits bestätigt" in again.content.decode()
     assert ConsentRecord.objects.filter(person=person, state=ConsentState.GRANTED).count() == 1
 
 
@@ -115,7 +115,7 @@ def test_an_expired_confirmation_link_is_refused(client, person, doi_mail):
     DoubleOptIn.objects.filter(person=person).update(expires_at=timezone.now())
     response = client.post(_path(_confirm_link(doi_mail)))
     assert response.status_code == 410
-    assert "expired" in response.content.decode()
+    assert "abgelaufen" in response.content.decode()
     assert ConsentStatus.objects.get(person=person).state == ConsentState.PENDING
 
 
@@ -126,11 +126,11 @@ def test_confirmation_links_are_rate_limited(client, settings, person, doi_mail)
 
 
 def test_double_opt_in_needs_a_text_and_an_address_and_no_current_grant(person):
-    with pytest.raises(DomainValidationError, match="no consent text"):
+    with pytest.raises(DomainValidationError, match="keinen Einwilligungstext"):
         consent_doi_start(
             person=person, purpose="newsletter", channel="email", source=ConsentSource.API
         )
-    with pytest.raises(DomainValidationError, match="e-mail"):
+    with pytest.raises(DomainValidationError, match="E-Mail-Adresse"):
         consent_doi_start(
             person=PersonFactory(email="", email_normalized=""),
             purpose="newsletter",
@@ -168,7 +168,7 @@ def test_history_is_never_overwritten(person, rep):
 
 
 def test_consent_as_basis_needs_the_text_version_and_a_matching_purpose(person):
-    with pytest.raises(DomainValidationError, match="version of the text"):
+    with pytest.raises(DomainValidationError, match="Version des Texts"):
         consent_record(
             person=person,
             purpose="newsletter",
@@ -178,7 +178,7 @@ def test_consent_as_basis_needs_the_text_version_and_a_matching_purpose(person):
             source=ConsentSource.CALL,
         )
     phone_text = publish_text(purpose="product_marketing", channel="phone")
-    with pytest.raises(DomainValidationError, match="another purpose"):
+    with pytest.raises(DomainValidationError, match="anderen Zweck"):
         consent_record(
             person=person,
             purpose="newsletter",
@@ -188,7 +188,7 @@ def test_consent_as_basis_needs_the_text_version_and_a_matching_purpose(person):
             source=ConsentSource.CALL,
             text=phone_text,
         )
-    with pytest.raises(DomainValidationError, match="cannot use the channel"):
+    with pytest.raises(DomainValidationError, match="kann den Kanal Telefon nicht nutzen"):
         consent_record(
             person=person,
             purpose="newsletter",
@@ -249,7 +249,7 @@ def test_preference_page_shows_states_and_withdraws_at_once(client, person):
     grant(person)
     token = preferences_token(person=person)
     page = client.get(f"/c/preferences/{token}/").content.decode()
-    assert "Newsletter" in page and "Granted" in page
+    assert "Newsletter" in page and "Erteilt" in page
     response = client.post(
         f"/c/preferences/{token}/",
         {"purpose": "newsletter", "channel": "email", "action": "withdraw"},
@@ -289,7 +289,7 @@ def test_staff_withdraws_on_the_person_page_and_it_applies_at_once(client, perso
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
-    assert "Withdrawal recorded" in response.content.decode()
+    assert "Widerruf erfasst" in response.content.decode()
     record = ConsentRecord.objects.filter(person=person).first()
     assert (record.state, record.recorded_by, record.source) == ("withdrawn", rep, "ui")
 
@@ -326,7 +326,7 @@ def test_staff_records_consent_from_a_call_with_the_text_version(client, person,
         headers={"HX-Request": "true"},
     )
     assert missing.status_code == 422
-    assert "version of the text" in missing.content.decode()
+    assert "Version des Texts" in missing.content.decode()
 
 
 def test_api_records_reads_and_withdraws_consent(person, rep):

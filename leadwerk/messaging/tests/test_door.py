@@ -121,7 +121,7 @@ def test_one_click_unsubscribe_from_the_received_mail_stops_the_next_mail(
         path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
     )
     assert response.status_code == 200
-    assert "unsubscribed" in response.content.decode()
+    assert "abgemeldet" in response.content.decode()
     second = message_send(purpose="newsletter", person=person, subject="Zwei", body="Text")
     assert second.status == MessageStatus.REFUSED
     assert "withdrawn" in second.reason
@@ -199,7 +199,7 @@ def test_plan_call_page_refuses_without_consent_and_says_why(rep, client):
         {"purpose": "product_marketing", "note": "Demo"},
         follow=True,
     )
-    assert "Not allowed" in response.content.decode()
+    assert "Nicht erlaubt" in response.content.decode()
     assert not CallTask.objects.exists()
 
 

@@ -149,7 +149,7 @@ def test_erasure_leaves_no_identifying_value_anywhere_and_keeps_the_funnel(
     funnel = _funnel()
     client.force_login(admin_user)
     response = client.post(f"/persons/{subject.uuid}/privacy/erase/", follow=True)
-    assert "anonymised everywhere" in response.content.decode()
+    assert "überall anonymisiert" in response.content.decode()
     text = _whole_database_text()
     leaks = [v for v in _identifying(subject) if v.casefold() in text]
     assert leaks == []

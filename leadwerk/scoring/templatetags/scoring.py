@@ -51,12 +51,24 @@ def split(value: str) -> list[str]:
     return value.split()
 
 
+def _choice_label(choices, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 @register.filter
 def label_name(value: str) -> str:
     """hot/warm/cold in the user's language."""
     from leadwerk.scoring.choices import Label
 
-    try:
-        return str(Label(value).label)
-    except ValueError:
-        return value
+    return _choice_label(Label, value)
+
+
+@register.filter
+def activity_type_name(value: str) -> str:
+    """An activity type code (``web_visit``) in the user's language."""
+    from leadwerk.activities.choices import ActivityType
+
+    return _choice_label(ActivityType, value)

@@ -290,4 +290,4 @@ def test_an_automatic_hand_off_gives_its_reason_in_german():
             ("web_visit", now - timedelta(minutes=1), {"path": "/preise"}),
         )
     change = lead.stage_changes.get(to_stage=Stage.MQL)
-    assert change.reason.startswith("Lead Scoring (Modell v1): Fit A (70 Punkte)")
+    assert change.reason.startswith("Lead-Scoring (Modell v1): Fit A (70 Punkte)")
