@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "leadwerk.leads",
     "leadwerk.activities",
     "leadwerk.demo",
+    "leadwerk.dedup",
 ]
 if env_bool("LEADWERK_BENCH", False):
     # Only for bench/: a bare insert view as the same-run baseline.

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DedupConfig(AppConfig):
+    name = "leadwerk.dedup"
+    verbose_name = _("Duplicates")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects the signal receivers
