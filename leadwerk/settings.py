@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "leadwerk.activities",
     "leadwerk.demo",
     "leadwerk.dedup",
+    "leadwerk.imports",
+    "leadwerk.dataquality",
 ]
 if env_bool("LEADWERK_BENCH", False):
     # Only for bench/: a bare insert view as the same-run baseline.
