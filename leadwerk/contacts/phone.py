@@ -8,6 +8,7 @@ from functools import lru_cache
 import phonenumbers
 
 _TRUNK_IN_BRACKETS = re.compile(r"\(\s*0\s*\)")
+_EXTENSION = re.compile(r"(?i)\b(durchwahl|dw|ext|extension|app|nst)\.?\s*[:\-]?\s*")
 
 
 @lru_cache(maxsize=65536)
@@ -26,9 +27,7 @@ def phone_normalize(raw: str, *, region: str = "DE") -> tuple[str, bool]:
     if not raw:
         return "", True
     candidate = _TRUNK_IN_BRACKETS.sub(" ", raw)
-    candidate = re.sub(
-        r"(?i)\b(durchwahl|dw|ext|extension|app|nst)\.?\s*[:\-]?\s*", " ext. ", candidate
-    )
+    candidate = _EXTENSION.sub(" ext. ", candidate)
     if candidate.startswith("00"):
         candidate = "+" + candidate[2:]
     elif candidate.startswith("+00"):

@@ -29,6 +29,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import process
@@ -50,6 +51,7 @@ _KP_GROUPS = {
 }
 
 
+@lru_cache(maxsize=131072)
 def cologne_phonetic(word: str) -> str:
     """The Cologne phonetic code (Kölner Phonetik, Postel 1969), the German counterpart of
     Soundex: 'Müller', 'Mueller' and 'Möller' all give '657'. Expects transliterated input."""

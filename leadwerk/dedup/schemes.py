@@ -7,6 +7,7 @@ through the same code.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from leadwerk.contacts.normalization import (
     company_name_key,
@@ -50,16 +51,24 @@ PERSON_FEATURES = (
 COMPANY_FEATURES = ("name_key", "name_code", "domain", "vat", "postal", "city", "legal_form")
 
 
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+@lru_cache(maxsize=131072)
 def _name_key(value: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", transliterate(value)).replace("_", " ").split())
+    return " ".join(_NON_WORD.sub(" ", transliterate(value)).replace("_", " ").split())
+
+
+@lru_cache(maxsize=131072)
+def _clean_name(value: str) -> str:
+    return _name_key(name_clean(title_split(value)[1]))
 
 
 def person_features(row: dict) -> dict[str, str]:
     """Features of one person. ``row`` has first_name, last_name, email, phone (E.164 if
     valid), company_id, company_name, company_domain (all optional)."""
-    title, first = title_split(row.get("first_name", "") or "")
-    first = _name_key(name_clean(first))
-    last = _name_key(name_clean(title_split(row.get("last_name", "") or "")[1]))
+    first = _clean_name(row.get("first_name", "") or "")
+    last = _clean_name(row.get("last_name", "") or "")
     email = email_key(row.get("email", "") or "")
     local, _, domain = email.rpartition("@")
     local_key = email_local_key(local) if email else ""

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
-from django.db.models import Max, Q
+from django.db import connection, models, transaction
+from django.db.models import Count, Max, Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -165,17 +165,27 @@ def keys_of(kind: Kind, feature_rows: Sequence[dict]) -> list[list[int]]:
     ]
 
 
-def match_keys_write(kind: Kind, ids: Sequence[int], keys: Sequence[Sequence[int]]) -> None:
-    """Replace the stored blocking keys of these records."""
-    MatchKey.objects.filter(entity=kind.entity, object_id__in=list(ids)).delete()
-    MatchKey.objects.bulk_create(
-        [
-            MatchKey(entity=kind.entity, object_id=obj_id, key=k)
-            for obj_id, ks in zip(ids, keys, strict=True)
-            for k in set(ks)
-        ],
-        batch_size=2000,
-    )
+def match_keys_write(
+    kind: Kind, ids: Sequence[int], keys: Sequence[Sequence[int]], *, fresh: bool = False
+) -> None:
+    """Replace the stored blocking keys of these records (``fresh``: they have none yet).
+
+    Written with one multi-row INSERT per batch: there are several keys per record and
+    imports write them for thousands of records at a time."""
+    if not fresh:
+        MatchKey.objects.filter(entity=kind.entity, object_id__in=list(ids)).delete()
+    rows = [(kind.entity, obj_id, k) for obj_id, ks in zip(ids, keys, strict=True) for k in set(ks)]
+    q = connection.ops.quote_name
+    table = q(MatchKey._meta.db_table)
+    columns = ", ".join(q(c) for c in ("entity", "object_id", "key"))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 300):
+            batch = rows[start : start + 300]
+            values = ", ".join(["(%s, %s, %s)"] * len(batch))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608
+                [v for row in batch for v in row],
+            )
 
 
 def match_keys_refresh(kind: Kind, ids: Sequence[int]) -> None:
@@ -211,10 +221,33 @@ def score_against(
     return sorted(out, key=lambda m: -m.probability)
 
 
+# A blocking key shared by more records than this says too little to compare them all
+# (think of 'Müller, Thomas' in a million people); the other keys still find the pair.
+MAX_KEY_OWNERS = 60
+
+
+def useful_keys(kind: Kind, hashes) -> list[int]:
+    """The keys among ``hashes`` that are not too common to block on."""
+    hashes = list(set(hashes))
+    if not hashes:
+        return []
+    common = {
+        row["key"]
+        for row in MatchKey.objects.filter(entity=kind.entity, key__in=hashes)
+        .values("key")
+        .annotate(n=Count("id"))
+        .filter(n__gt=MAX_KEY_OWNERS)
+    }
+    return [h for h in hashes if h not in common]
+
+
 def candidates_for(kind: Kind, row: dict, *, exclude_id: int | None = None) -> list[Match]:
     """The stored records that share a blocking key with ``row``, scored."""
     feats = kind.features(row)
     hashes = keys_of(kind, [feats])[0]
+    if not hashes:
+        return []
+    hashes = useful_keys(kind, hashes)
     if not hashes:
         return []
     ids_qs = MatchKey.objects.filter(entity=kind.entity, key__in=hashes)
@@ -687,16 +720,15 @@ def _decided_pairs(kind: Kind) -> set[tuple[int, int]]:
 
 def _keys_rebuild(kind: Kind, ids: list[int], feats: engine.Features) -> None:
     rules = kind.scheme.blocking
-    batch: list[MatchKey] = []
     with transaction.atomic():
         MatchKey.objects.filter(entity=kind.entity).delete()
-        for idx, obj_id in enumerate(ids):
-            for key in set(engine.block_keys(feats, rules, idx)):
-                batch.append(MatchKey(entity=kind.entity, object_id=obj_id, key=key_hash(key)))
-            if len(batch) >= 20_000:
-                MatchKey.objects.bulk_create(batch, batch_size=5000)
-                batch = []
-        MatchKey.objects.bulk_create(batch, batch_size=5000)
+        for start in range(0, len(ids), 20_000):
+            part = ids[start : start + 20_000]
+            keys = [
+                [key_hash(k) for k in engine.block_keys(feats, rules, start + offset)]
+                for offset in range(len(part))
+            ]
+            match_keys_write(kind, part, keys, fresh=True)
 
 
 def _merge_clusters(kind: Kind, ids_arr, scored: engine.Scored, certain, actor) -> int:

@@ -40,6 +40,7 @@ from leadwerk.dedup.services import (
     match_keys_write,
     score_against,
     settings_get,
+    useful_keys,
 )
 from leadwerk.errors import DomainValidationError, FieldError
 from leadwerk.leads.choices import LeadSource, Stage
@@ -689,7 +690,9 @@ def _resolve_companies(rows: list[PreparedRow]) -> dict[int, _Resolved]:
             groups.setdefault(group, []).append(row)
     # new companies: the duplicate check against the database, then create
     firsts = [members[0] for members in groups.values()]
-    decisions = _duplicate_check(COMPANY, [_company_feature_row(r.company) for r in firsts])
+    first_features = [COMPANY.features(_company_feature_row(r.company)) for r in firsts]
+    first_keys = _keys(COMPANY, first_features)
+    decisions = _duplicate_check(COMPANY, first_features, first_keys)
     to_create: list[tuple[str, Company]] = []
     existing_by_id = {c["id"]: c for c in existing}
     for (group, members), decision in zip(groups.items(), decisions, strict=True):
@@ -721,7 +724,9 @@ def _resolve_companies(rows: list[PreparedRow]) -> dict[int, _Resolved]:
         feature_rows = [
             COMPANY.features(_company_feature_row({**c.__dict__})) for _, c in to_create
         ]
-        match_keys_write(COMPANY, [c.id for _, c in to_create], _keys(COMPANY, feature_rows))
+        match_keys_write(
+            COMPANY, [c.id for _, c in to_create], _keys(COMPANY, feature_rows), fresh=True
+        )
     # matched companies: fill their gaps
     matched_ids = {res.obj_id for res in out.values() if not res.created}
     missing = matched_ids - set(existing_by_id)
@@ -780,14 +785,14 @@ class _Decision:
     review: list[Match] = field(default_factory=list)  # doubtful: create and queue
 
 
-def _duplicate_check(kind: Kind, raw_rows: list[dict]) -> list[_Decision]:
+def _duplicate_check(
+    kind: Kind, feature_rows: list[dict], keys: list[list[int]]
+) -> list[_Decision]:
     """The duplicate check of the dedup app, for many new records at once: one look-up of
-    all their blocking keys, one load of the candidates, vectorised scoring."""
-    if not raw_rows:
+    all their blocking keys, one load of the candidates, scoring per record."""
+    if not feature_rows:
         return []
-    feature_rows = [kind.features(r) for r in raw_rows]
-    keys = _keys(kind, feature_rows)
-    all_keys = {k for ks in keys for k in ks}
+    all_keys = set(useful_keys(kind, {k for ks in keys for k in ks}))
     owners: dict[int, set[int]] = {}
     if all_keys:
         for obj_id, key in MatchKey.objects.filter(
@@ -803,12 +808,13 @@ def _duplicate_check(kind: Kind, raw_rows: list[dict]) -> list[_Decision]:
     decisions = []
     for feats, ks in zip(feature_rows, keys, strict=True):
         ids = sorted({i for k in ks for i in owners.get(k, ()) if i in candidates})[:200]
-        matches = score_against(kind, feats, [candidates[i] for i in ids], candidate_ids=ids)
         decision = _Decision()
-        if matches and matches[0].probability >= config.auto_merge_threshold:
-            decision.match = matches[0]
-        else:
-            decision.review = [m for m in matches if m.probability >= config.review_threshold]
+        if ids:
+            matches = score_against(kind, feats, [candidates[i] for i in ids], candidate_ids=ids)
+            if matches and matches[0].probability >= config.auto_merge_threshold:
+                decision.match = matches[0]
+            else:
+                decision.review = [m for m in matches if m.probability >= config.review_threshold]
         decisions.append(decision)
     return decisions
 
@@ -846,10 +852,11 @@ def _resolve_people(rows: list[PreparedRow], companies: dict[int, _Resolved]) ->
         else:
             new_rows.append(row)
     # within this chunk: certain duplicates among the new rows become one person
-    feature_raw = [_person_feature_row(r, companies.get(id(r))) for r in new_rows]
+    feature_rows = [PERSON.features(_person_feature_row(r, companies.get(id(r)))) for r in new_rows]
+    new_keys = _keys(PERSON, feature_rows)
     same_as: dict[int, int] = {}
     if len(new_rows) > 1:
-        feats = engine.features_from_rows([PERSON.features(r) for r in feature_raw], PERSON.names)
+        feats = engine.features_from_rows(feature_rows, PERSON.names)
         i, j = engine.candidate_pairs(feats, PERSON.scheme.blocking)
         if len(i):
             scored = engine.score(PERSON.scheme, feats, i, j)
@@ -858,7 +865,9 @@ def _resolve_people(rows: list[PreparedRow], companies: dict[int, _Resolved]) ->
                 if p >= threshold and b not in same_as:
                     same_as[b] = same_as.get(a, a)
     leaders = [k for k in range(len(new_rows)) if k not in same_as]
-    decisions = _duplicate_check(PERSON, [feature_raw[k] for k in leaders])
+    decisions = _duplicate_check(
+        PERSON, [feature_rows[k] for k in leaders], [new_keys[k] for k in leaders]
+    )
     decision_of = dict(zip(leaders, decisions, strict=True))
     to_create: dict[int, Person] = {}
     for k in leaders:
@@ -894,13 +903,11 @@ def _resolve_people(rows: list[PreparedRow], companies: dict[int, _Resolved]) ->
     for k, obj in to_create.items():
         out[id(new_rows[k])].obj_id = obj.id
     if to_create:
-        rows_for_keys = [
-            {**feature_raw[k], "company_id": obj.company_id or ""} for k, obj in to_create.items()
-        ]
         match_keys_write(
             PERSON,
             [obj.id for obj in to_create.values()],
-            _keys(PERSON, [PERSON.features(r) for r in rows_for_keys]),
+            [new_keys[k] for k in to_create],
+            fresh=True,
         )
     # matched people: fill their gaps
     matched = {res.obj_id for res in out.values() if not res.created}

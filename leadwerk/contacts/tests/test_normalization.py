@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from leadwerk.contacts.countries import country_code
 from leadwerk.contacts.normalization import (
+    InvalidEmail,
     _plz_ranges,
     cell_clean,
     company_name_key,
@@ -290,3 +291,21 @@ def test_country_code_of_a_code_is_the_code(value):
     code = country_code(value)
     if code:
         assert country_code(code) == code
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.emails() | st.from_regex(r"[a-zA-Z0-9._%+\-']{1,20}@[a-zA-Z0-9.\-]{1,20}", fullmatch=True)
+)
+def test_email_fast_path_agrees_with_email_validator(value):
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        expected = validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    try:
+        got = email_clean(value)
+    except InvalidEmail:
+        got = None
+    assert got == expected
