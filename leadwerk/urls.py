@@ -13,6 +13,9 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("", include("leadwerk.leads.urls")),
     path("", include("leadwerk.contacts.urls")),
+    path("", include("leadwerk.imports.urls")),
+    path("", include("leadwerk.dedup.urls")),
+    path("", include("leadwerk.dataquality.urls")),
 ]
 if "bench.baseline" in settings.INSTALLED_APPS:
     urlpatterns.append(path("bench/", include("bench.baseline.urls")))

@@ -50,6 +50,8 @@ from .schemes import (
 # the records (scores, for example): sender is the model, kwargs survivor, merged_id, record.
 records_merged = Signal()
 records_unmerged = Signal()
+# Sent when a reviewer says a queued pair is not a duplicate: kwargs candidate, actor.
+candidate_dismissed = Signal()
 
 PERSON_MERGE_FIELDS = (
     "salutation",
@@ -597,6 +599,7 @@ def candidate_decide(
         candidate.decided_at = timezone.now()
         candidate.decided_by = actor
         candidate.save(update_fields=["status", "decided_at", "decided_by"])
+        candidate_dismissed.send(sender=DuplicateCandidate, candidate=candidate, actor=actor)
         return None
     a, b = candidate.a, candidate.b
     survivor, merged = (a, b) if survivor_side != "b" else (b, a)
@@ -773,3 +776,23 @@ def last_run_at(entity: str):
 
 def open_candidates_q() -> Q:
     return Q(status=CandidateStatus.OPEN)
+
+
+def dedup_settings_save(*, auto_merge_threshold: float, review_threshold: float) -> DedupSettings:
+    """Change the thresholds (the review threshold must not be above the automatic one)."""
+    if not 0 < review_threshold <= auto_merge_threshold <= 1:
+        raise DomainValidationError(
+            [
+                FieldError(
+                    ("review_threshold",),
+                    _("the review threshold must be between 0 and the automatic threshold"),
+                )
+            ]
+        )
+    config = DedupSettings.objects.order_by("id").first() or DedupSettings(
+        source_trust=DEFAULT_TRUST
+    )
+    config.auto_merge_threshold = auto_merge_threshold
+    config.review_threshold = review_threshold
+    config.save()
+    return config
