@@ -39,7 +39,8 @@ def immediate_tasks(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
-def _upload(client, channel, data=LIST.encode("cp1252"), name="messe.csv"):
+def _upload(client, channel, data=None, name="messe.csv"):
+    data = LIST.encode("cp1252") if data is None else data
     return client.post(
         reverse("imports:list"),
         {"file": SimpleUploadedFile(name, data, content_type="text/csv"), "channel": channel.pk},
