@@ -23,6 +23,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from leadwerk.accounts.models import Team
+from leadwerk.activities.models import Activity
 from leadwerk.contacts.selectors import company_scope, person_scope
 from leadwerk.dedup.choices import CandidateStatus
 from leadwerk.dedup.models import DuplicateCandidate
@@ -56,10 +57,13 @@ def completeness_expression(required: list[str], entity: str):
 
 
 def stale_q(entity: str, months: int) -> Q:
-    """Records neither changed nor verified for ``months`` months."""
+    """Records not touched for ``months`` months: not changed, nothing on their timeline
+    (for a company: on its people's timelines), not verified."""
     cutoff = timezone.now() - timedelta(days=30 * months)
-    recent = Verification.objects.filter(**{entity: OuterRef("pk")}, verified_at__gte=cutoff)
-    return Q(updated_at__lt=cutoff) & ~Q(Exists(recent))
+    verified = Verification.objects.filter(**{entity: OuterRef("pk")}, verified_at__gte=cutoff)
+    lookup = "person" if entity == "person" else "person__company"
+    active = Activity.objects.filter(**{lookup: OuterRef("pk")}, occurred_at__gte=cutoff)
+    return Q(updated_at__lt=cutoff) & ~Q(Exists(verified)) & ~Q(Exists(active))
 
 
 def _open_flags(entity: str, kind: str | None = None):
@@ -207,9 +211,11 @@ def person_quality(*, person) -> dict:
         "score": (required - len(missing)) / required if config.person_required else 1.0,
         "missing": missing,
         "flags": flags,
-        "phone_invalid": bool(person.phone) and not person.phone_valid,
+        "phone_invalid": bool(person.phone)
+        and not person.phone_valid
+        and not any(f.field == "phone" for f in flags),
         "verified": last,
-        "stale": _is_stale(person.updated_at, last, config.stale_after_months),
+        "stale": _is_stale(person, "person", config.stale_after_months),
     }
 
 
@@ -231,14 +237,13 @@ def company_quality(*, company) -> dict:
         "missing": missing,
         "flags": flags,
         "verified": last,
-        "stale": _is_stale(company.updated_at, last, config.stale_after_months),
+        "stale": _is_stale(company, "company", config.stale_after_months),
     }
 
 
-def _is_stale(updated_at, verification, months: int) -> bool:
-    cutoff = timezone.now() - timedelta(days=30 * months)
-    latest = max(updated_at, verification.verified_at) if verification else updated_at
-    return latest < cutoff
+def _is_stale(obj, entity: str, months: int) -> bool:
+    model = type(obj)
+    return model.objects.filter(pk=obj.pk).filter(stale_q(entity, months)).exists()
 
 
 # --- data-care tasks -------------------------------------------------------------------

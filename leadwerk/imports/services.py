@@ -193,6 +193,8 @@ def job_preview(job: ImportJob, *, limit: int = 20, data: bytes | None = None) -
     table = job_table(job, data)
     mapping = job_mapping(job)
     out = []
+    rows_seen: dict[str, int] = {}
+    people_seen: dict[str, int] = {}
     for index, line, cells in table.rows():
         row = prepare_row(
             index,
@@ -204,6 +206,20 @@ def job_preview(job: ImportJob, *, limit: int = 20, data: bytes | None = None) -
             campaign=job.campaign.slug if job.campaign else "",
         )
         if row is not None:
+            if not row.error:
+                if row.fingerprint in rows_seen:
+                    row.warn(
+                        "",
+                        _("the same row as line %s: will be skipped") % rows_seen[row.fingerprint],
+                    )
+                elif row.person_key in people_seen:
+                    row.warn(
+                        "",
+                        _("the same person as line %s: no second lead")
+                        % people_seen[row.person_key],
+                    )
+                rows_seen.setdefault(row.fingerprint, line)
+                people_seen.setdefault(row.person_key, line)
             out.append(row)
         if len(out) >= limit:
             break

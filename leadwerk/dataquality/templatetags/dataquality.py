@@ -4,6 +4,7 @@ box on the person and company pages (completeness, flags, last check, merges, a 
 from __future__ import annotations
 
 from django import template
+from django.utils.formats import number_format
 
 from leadwerk.dedup.choices import Entity
 from leadwerk.dedup.selectors import merges_of
@@ -31,3 +32,14 @@ def company_quality_panel(company):
         "care_url_name": "dataquality:company_care",
         "obj": company,
     }
+
+
+@register.filter
+def percent(value) -> str:
+    """0.99864 -> '99.9 %' (one decimal, never rounded up to 100 % unless it is 100 %)."""
+    try:
+        number = float(value) * 100
+    except (TypeError, ValueError):
+        return ""
+    shown = int(number * 10) / 10  # floor: a 99.96 % match must not read as certain
+    return f"{number_format(shown, 1)} %"

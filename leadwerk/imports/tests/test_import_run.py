@@ -110,6 +110,14 @@ def test_a_messy_trade_fair_list(messy_job, admin_user):
     assert MatchKey.objects.filter(entity="person", object_id=weiss.pk).exists()
 
 
+def test_the_preview_shows_problems_and_duplicates_before_anything_is_written(messy_job):
+    preview = {row.line: row for row in job_preview(messy_job)}
+    assert "the same row as line 2" in preview[6].issues[0].message
+    assert "the same person as line 2" in preview[7].issues[-1].message
+    assert preview[8].error.startswith("email: not a valid e-mail address")
+    assert not Lead.objects.exists()
+
+
 def test_the_error_file_names_line_result_and_reason(messy_job):
     job = job_run(job=messy_job)
     rows = list(job_issues_csv(job))
