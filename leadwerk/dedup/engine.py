@@ -429,10 +429,16 @@ def reasons(scheme: Scheme, levels_row: Iterable[int]) -> list[dict]:
 
 
 def estimate_m_u(
-    scheme: Scheme, levels: np.ndarray, *, iterations: int = 30, prior: float | None = None
+    scheme: Scheme,
+    levels: np.ndarray,
+    *,
+    iterations: int = 30,
+    prior: float | None = None,
+    tolerance: float = 1e-6,
 ) -> Scheme:
     """Expectation maximisation of m, u and the prior from unlabelled comparison levels
-    (Fellegi–Sunter with conditional independence). Starts from the scheme's values."""
+    (Fellegi–Sunter with conditional independence). Starts from the scheme's values and
+    stops when the parameters no longer move."""
     comps = scheme.comparisons
     m = [np.array([lv.m for lv in c.levels]) for c in comps]
     u = [np.array([lv.u for lv in c.levels]) for c in comps]
@@ -440,24 +446,30 @@ def estimate_m_u(
     n = len(levels)
     if n == 0:
         return scheme
+    # Level -1 (missing) indexes the extra last slot of each table, which contributes 0.
+    shifted = [levels[:, col].astype(np.int64) + 1 for col in range(len(comps))]
     for _ in range(iterations):
         log_m = np.full(n, math.log(lam))
         log_u = np.full(n, math.log(1 - lam))
         for col in range(len(comps)):
             lv = levels[:, col]
-            present = lv != MISSING
-            log_m[present] += np.log(m[col][lv[present]])
-            log_u[present] += np.log(u[col][lv[present]])
+            log_m += np.append(np.log(m[col]), 0.0)[lv]
+            log_u += np.append(np.log(u[col]), 0.0)[lv]
         g = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -700, 700)))
-        lam = float(np.clip(g.mean(), 1e-9, 1 - 1e-9))
+        new_lam = float(np.clip(g.mean(), 1e-9, 1 - 1e-9))
+        moved = abs(new_lam - lam)
+        lam = new_lam
         for col in range(len(comps)):
-            lv = levels[:, col]
-            present = lv != MISSING
             k = len(m[col])
-            gm = np.bincount(lv[present], weights=g[present], minlength=k) + 1e-6
-            gu = np.bincount(lv[present], weights=1 - g[present], minlength=k) + 1e-6
-            m[col] = gm / gm.sum()
-            u[col] = gu / gu.sum()
+            gm = np.bincount(shifted[col], weights=g, minlength=k + 1)[1:] + 1e-6
+            gu = np.bincount(shifted[col], weights=1 - g, minlength=k + 1)[1:] + 1e-6
+            new_m, new_u = gm / gm.sum(), gu / gu.sum()
+            moved = max(
+                moved, float(np.abs(new_m - m[col]).max()), float(np.abs(new_u - u[col]).max())
+            )
+            m[col], u[col] = new_m, new_u
+        if moved < tolerance:
+            break
     new = [
         c.with_levels(
             [

@@ -130,7 +130,7 @@ def test_em_separates_matches_from_non_matches_without_labels():
     levels = np.vstack([matches, others]).astype(np.int8)
     levels = np.column_stack([levels, levels[:, ::-1]])
     comp = engine.Exact(
-        "x", (engine.Level("same", 0.5, 0.5), engine.Level("diff", 0.5, 0.5)), field="x"
+        "x", (engine.Level("same", 0.6, 0.4), engine.Level("diff", 0.4, 0.6)), field="x"
     )
     scheme = engine.Scheme([comp, comp], [], prior=0.3)
     fitted = engine.estimate_m_u(scheme, levels, iterations=50)
