@@ -428,7 +428,15 @@ def cmd_dedup(args) -> None:
         )
     )
     id_of = dict(enumerate(person_ids))
-    truth = {tuple(sorted((id_of[d], id_of[o]))) for d, o in originals.items()}
+    clusters: dict[int, list[int]] = {}
+    for dup, root in originals.items():
+        clusters.setdefault(root, [root]).append(dup)
+    truth = {
+        tuple(sorted((id_of[a], id_of[b])))
+        for members in clusters.values()
+        for x, a in enumerate(members)
+        for b in members[x + 1 :]
+    }
     tp = len(found & truth)
     print(
         f"against the planted duplicates: precision {tp / max(1, len(found)):.4f}, "

@@ -135,6 +135,7 @@ def _strip_one_form(name: str) -> tuple[str, str]:
     return name, ""
 
 
+@lru_cache(maxsize=65536)
 def company_name_split(value: str) -> tuple[str, str]:
     """Split trailing legal forms off a company name.
 
@@ -151,6 +152,7 @@ def company_name_split(value: str) -> tuple[str, str]:
     return name, " ".join(forms)
 
 
+@lru_cache(maxsize=65536)
 def legal_form_clean(value: str) -> str:
     """The canonical spelling of a legal form ('gmbh & co kg' -> 'GmbH & Co. KG'), else the
     trimmed input."""
@@ -297,6 +299,7 @@ def email_local_key(value: str) -> str:
 # --- web domain -------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def domain_from_website(value: str) -> str:
     """'https://www.Example.de/kontakt' -> 'example.de'; '' when there is no host."""
     value = value.strip().lower()
@@ -408,6 +411,7 @@ def _name_case_once(value: str) -> str:
     return " ".join(cased)
 
 
+@lru_cache(maxsize=65536)
 def name_clean(value: str) -> str:
     """Trim and collapse spaces; a name typed all in capitals or all in lower case gets
     sensible capitals ('MÜLLER-LÜDENSCHEIDT' -> 'Müller-Lüdenscheidt', 'von der leyen' ->
@@ -419,6 +423,7 @@ def name_clean(value: str) -> str:
     return once if _name_case_once(once) == once else " ".join(value.split())
 
 
+@lru_cache(maxsize=65536)
 def title_split(name: str) -> tuple[str, str]:
     """Split leading academic titles off a name: 'Dr. Jürgen' -> ('Dr.', 'Jürgen')."""
     tokens = " ".join(name.split()).split(" ")
@@ -430,6 +435,7 @@ def title_split(name: str) -> tuple[str, str]:
     return title_clean(" ".join(tokens[:taken])), " ".join(tokens[taken:])
 
 
+@lru_cache(maxsize=65536)
 def title_clean(value: str) -> str:
     """The usual spelling of a title ('prof dr' -> 'Prof. Dr.'), else the trimmed input."""
     value = " ".join(value.split())
@@ -462,6 +468,7 @@ class PostalCode:
     note: str = ""
 
 
+@lru_cache(maxsize=65536)
 def postal_code_clean(value: str, country: str = "") -> PostalCode:
     """Trim a postal code and check it against the country's format.
 
@@ -498,6 +505,7 @@ def _plz_ranges() -> tuple[list[int], list[tuple[int, int, str]]]:
     return [r[0] for r in rows], rows
 
 
+@lru_cache(maxsize=65536)
 def federal_state_for(postal_code: str) -> str:
     """The German federal state (e.g. 'BY') of a five-digit postal code, '' if unknown."""
     if not re.fullmatch(r"\d{5}", postal_code or ""):
@@ -513,6 +521,7 @@ def federal_state_for(postal_code: str) -> str:
 # --- VAT ID -----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def vat_id_clean(value: str) -> tuple[str, bool]:
     """('DE 136 695 976' -> 'DE136695976', True). EU VAT IDs are checked with their check
     digits (python-stdnum); other values are compacted and accepted as typed."""
@@ -528,9 +537,20 @@ def vat_id_clean(value: str) -> tuple[str, bool]:
 # --- spreadsheet quirks -----------------------------------------------------------------
 
 
+_CELL_ODD = re.compile("[\u00a0\u200b\ufeff]")
+
+
 def cell_clean(value: str) -> str:
     """Undo what spreadsheets do to text cells: ="0815" formulas, a leading apostrophe,
     non-breaking and zero-width spaces, surrounding whitespace."""
+    if (
+        value
+        and value[0] not in "='"
+        and not value[0].isspace()
+        and not value[-1].isspace()
+        and not _CELL_ODD.search(value)
+    ):
+        return value  # nothing to undo (the usual case)
     while True:  # every change shortens the value, so this ends
         before = value
         value = value.replace("\u00a0", " ").replace("\u200b", "").replace("\ufeff", "").strip()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Max, Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -180,14 +180,10 @@ def match_keys_write(
     q = connection.ops.quote_name
     table = q(MatchKey._meta.db_table)
     columns = ", ".join(q(c) for c in ("entity", "object_id", "key"))
+    sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s)"  # noqa: S608
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 300):
-            batch = rows[start : start + 300]
-            values = ", ".join(["(%s, %s, %s)"] * len(batch))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608
-                [v for row in batch for v in row],
-            )
+        for start in range(0, len(rows), 10_000):
+            cursor.executemany(sql, rows[start : start + 10_000])
 
 
 def match_keys_refresh(kind: Kind, ids: Sequence[int]) -> None:
@@ -230,17 +226,43 @@ MAX_KEY_OWNERS = 60
 
 def useful_keys(kind: Kind, hashes) -> list[int]:
     """The keys among ``hashes`` that are not too common to block on."""
-    hashes = list(set(hashes))
+    return list(key_owners(kind, hashes))
+
+
+def key_owners(kind: Kind, hashes) -> dict[int, set[int]]:
+    """For each useful key among ``hashes``: the ids of the records that have it. Plain SQL
+    in batches: an import asks for thousands of keys at a time."""
+    hashes = sorted(set(hashes))
     if not hashes:
-        return []
-    common = {
-        row["key"]
-        for row in MatchKey.objects.filter(entity=kind.entity, key__in=hashes)
-        .values("key")
-        .annotate(n=Count("id"))
-        .filter(n__gt=MAX_KEY_OWNERS)
-    }
-    return [h for h in hashes if h not in common]
+        return {}
+    q = connection.ops.quote_name
+    table = q(MatchKey._meta.db_table)
+    key_col, obj_col, entity_col = q("key"), q("object_id"), q("entity")
+    batch_size = (connection.features.max_query_params or 30_000) - 10
+    common: set[int] = set()
+    owners: dict[int, set[int]] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(hashes), batch_size):
+            batch = hashes[start : start + batch_size]
+            marks = ", ".join(["%s"] * len(batch))
+            cursor.execute(
+                f"SELECT {key_col} FROM {table} WHERE {entity_col} = %s "  # noqa: S608
+                f"AND {key_col} IN ({marks}) GROUP BY {key_col} HAVING COUNT(*) > %s",
+                [kind.entity, *batch, MAX_KEY_OWNERS],
+            )
+            common.update(row[0] for row in cursor.fetchall())
+            useful = [h for h in batch if h not in common]
+            if not useful:
+                continue
+            marks = ", ".join(["%s"] * len(useful))
+            cursor.execute(
+                f"SELECT {key_col}, {obj_col} FROM {table} WHERE {entity_col} = %s "  # noqa: S608
+                f"AND {key_col} IN ({marks})",
+                [kind.entity, *useful],
+            )
+            for key, obj_id in cursor.fetchall():
+                owners.setdefault(key, set()).add(obj_id)
+    return owners
 
 
 def candidates_for(kind: Kind, row: dict, *, exclude_id: int | None = None) -> list[Match]:
@@ -249,13 +271,9 @@ def candidates_for(kind: Kind, row: dict, *, exclude_id: int | None = None) -> l
     hashes = keys_of(kind, [feats])[0]
     if not hashes:
         return []
-    hashes = useful_keys(kind, hashes)
-    if not hashes:
-        return []
-    ids_qs = MatchKey.objects.filter(entity=kind.entity, key__in=hashes)
-    if exclude_id is not None:
-        ids_qs = ids_qs.exclude(object_id=exclude_id)
-    ids = list(ids_qs.values_list("object_id", flat=True).distinct()[:_CANDIDATE_LIMIT])
+    owners = key_owners(kind, hashes)
+    ids = sorted({i for found in owners.values() for i in found if i != exclude_id})
+    ids = ids[:_CANDIDATE_LIMIT]
     if not ids:
         return []
     rows = _rows(kind, kind.model.objects.filter(id__in=ids))

@@ -109,8 +109,11 @@ class PreparedRow:
             self.error = f"{field_name}: {message}" if field_name else message
 
 
+_LINE_BREAKS = re.compile("[\r\n\t]")
+
+
 def _one_line(value: str) -> str:
-    return " ".join(value.split()) if any(c in value for c in "\r\n\t") else value
+    return " ".join(value.split()) if _LINE_BREAKS.search(value) else value
 
 
 def _split_full_name(value: str) -> tuple[str, str, str]:

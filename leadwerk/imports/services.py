@@ -10,11 +10,17 @@ company, lead, stage change and an import activity that keeps the original row.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,7 +34,7 @@ from leadwerk.dataquality.choices import FlagKind
 from leadwerk.dataquality.models import RecordFlag
 from leadwerk.dedup import engine
 from leadwerk.dedup.choices import FoundBy
-from leadwerk.dedup.models import DuplicateCandidate, MatchKey
+from leadwerk.dedup.models import DuplicateCandidate
 from leadwerk.dedup.services import (
     COMPANY,
     PERSON,
@@ -37,10 +43,9 @@ from leadwerk.dedup.services import (
     _candidate_fields,
     _rows,
     key_hash,
+    key_owners,
     match_keys_write,
-    score_against,
     settings_get,
-    useful_keys,
 )
 from leadwerk.errors import DomainValidationError, FieldError
 from leadwerk.leads.choices import LeadSource, Stage
@@ -48,9 +53,11 @@ from leadwerk.leads.column_mapping import TARGETS, detect_columns
 from leadwerk.leads.models import Lead, StageChange
 
 from .choices import IssueKind, JobStatus
+from .fastinsert import insert_rows
 from .models import ImportedRow, ImportFile, ImportIssue, ImportJob
 from .readers import Table, TableError, open_table
 from .rows import PreparedRow, prepare_row
+from .workers import Spec, prepare_chunk, setup
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
@@ -283,18 +290,16 @@ def job_run(
             channel=job.channel,
             campaign=job.campaign,
         )
-        chunk: list[tuple[int, int, list[str]]] = []
-        for item in table.rows(start=job.rows_done):
-            chunk.append(item)
-            if len(chunk) >= job.chunk_size:
-                job = _run_chunk(context, chunk)
-                chunk = []
-                if progress:
-                    progress(job)
-        if chunk:
-            job = _run_chunk(context, chunk)
-            if progress:
-                progress(job)
+        remaining = job.total_rows - job.rows_done
+        with _preparer(remaining) as prepare:
+            pending: deque = deque()
+            for chunk in _chunks(table.rows(start=job.rows_done), job.chunk_size):
+                pending.append((chunk, prepare(context.spec, chunk)))
+                if len(pending) <= _PREFETCH:
+                    continue
+                job = _finish_chunk(context, *pending.popleft(), progress)
+            while pending:
+                job = _finish_chunk(context, *pending.popleft(), progress)
     except JobTakenOver:
         job.refresh_from_db()
         return job
@@ -319,6 +324,61 @@ class _RunContext:
     header: list[str]
     channel: Channel
     campaign: Campaign | None
+    last_tick: float = field(default_factory=time.perf_counter)
+
+    @property
+    def spec(self) -> Spec:
+        return Spec(
+            self.mapping,
+            len(self.header),
+            self.channel.slug,
+            self.campaign.slug if self.campaign else "",
+        )
+
+
+# Lists from this size on are prepared (validated, normalised) in worker processes while
+# the main process writes the previous chunk; LEADWERK_IMPORT_WORKERS=0 turns this off.
+POOL_MIN_ROWS = 20_000
+_PREFETCH = 2
+
+
+def _chunks(rows, size: int):
+    chunk: list = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Done:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+@contextmanager
+def _preparer(rows: int):
+    """A function (spec, chunk) -> future of the prepared rows: in worker processes for big
+    lists, else right here."""
+    workers = int(os.environ.get("LEADWERK_IMPORT_WORKERS", str(max(1, (os.cpu_count() or 2) - 1))))
+    if rows < POOL_MIN_ROWS or workers < 1:
+        yield lambda spec, chunk: _Done(prepare_chunk(spec, chunk))
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=setup) as pool:
+        yield lambda spec, chunk: pool.submit(prepare_chunk, spec, chunk)
+
+
+def _finish_chunk(ctx: _RunContext, chunk, future, progress) -> ImportJob:
+    job = _run_chunk(ctx, chunk, future.result())
+    if progress:
+        progress(job)
+    return job
 
 
 @dataclass
@@ -336,21 +396,7 @@ class _Counts:
     rows_empty: int = 0
 
 
-def _run_chunk(ctx: _RunContext, chunk: list[tuple[int, int, list[str]]]) -> ImportJob:
-    started = time.perf_counter()
-    campaign_slug = ctx.campaign.slug if ctx.campaign else ""
-    prepared = [
-        prepare_row(
-            index,
-            line,
-            cells,
-            ctx.mapping,
-            header_width=len(ctx.header),
-            channel=ctx.channel.slug,
-            campaign=campaign_slug,
-        )
-        for index, line, cells in chunk
-    ]
+def _run_chunk(ctx: _RunContext, chunk: list[tuple[int, int, list[str]]], prepared) -> ImportJob:
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -363,13 +409,16 @@ def _run_chunk(ctx: _RunContext, chunk: list[tuple[int, int, list[str]]]) -> Imp
                     setattr(job, name, getattr(job, name) + value)
                 job.rows_done = chunk[-1][0] + 1
                 job.heartbeat_at = timezone.now()
-                job.seconds_running += time.perf_counter() - started
+                now = time.perf_counter()
+                job.seconds_running += now - ctx.last_tick
                 job.save()
+                ctx.last_tick = now
                 return job
         except IntegrityError:
             # A concurrent intake created the same person or company: match again.
             if attempt == 2:
                 raise
+            prepared = prepare_chunk(ctx.spec, chunk)
     raise AssertionError("unreachable")
 
 
@@ -513,34 +562,41 @@ def _write(ctx: _RunContext, job: ImportJob, rows: list[PreparedRow], counts: _C
     now = timezone.now()
     _write_flags(kept, people, repeat_people, companies)
     # 4. leads, stage changes, timeline, fingerprints
-    leads = [
-        Lead(
-            person_id=people[id(row)].obj_id,
-            company_id=companies[id(row)].obj_id if id(row) in companies else None,
-            channel=ctx.channel,
-            campaign=ctx.campaign,
-            source=LeadSource.IMPORT,
-            product_interest=row.lead["product_interest"],
-            message=row.lead["message"],
-            external_id=row.lead["external_id"],
-            created_by=ctx.actor,
-            created_at=now,
-            stage=Stage.NEW,
-            stage_changed_at=now,
-        )
+    actor_id = getattr(ctx.actor, "pk", None)
+    lead_rows = [
+        {
+            "person_id": people[id(row)].obj_id,
+            "company_id": companies[id(row)].obj_id if id(row) in companies else None,
+            "channel_id": ctx.channel.pk,
+            "campaign_id": ctx.campaign.pk if ctx.campaign else None,
+            "source": LeadSource.IMPORT.value,
+            "product_interest": row.lead["product_interest"],
+            "message": row.lead["message"],
+            "external_id": row.lead["external_id"],
+            "created_by_id": actor_id,
+            "created_at": now,
+            "stage": Stage.NEW.value,
+            "stage_changed_at": now,
+        }
         for row in first_rows
     ]
-    Lead.objects.bulk_create(leads, batch_size=1000)
-    StageChange.objects.bulk_create(
+    lead_ids = insert_rows(Lead, lead_rows, returning="id")
+    insert_rows(
+        StageChange,
         [
-            StageChange(lead=lead, from_stage="", to_stage=Stage.NEW, at=now, by=ctx.actor)
-            for lead in leads
+            {
+                "lead_id": lead_id,
+                "from_stage": "",
+                "to_stage": Stage.NEW.value,
+                "at": now,
+                "by_id": actor_id,
+            }
+            for lead_id in lead_ids
         ],
-        batch_size=1000,
     )
     header = ctx.header
     activities = []
-    for row, lead in zip(first_rows, leads, strict=True):
+    for row, lead_id, lead_row in zip(first_rows, lead_ids, lead_rows, strict=True):
         person, company = people[id(row)], companies.get(id(row))
         payload = {
             "file": job.file_name,
@@ -575,44 +631,35 @@ def _write(ctx: _RunContext, job: ImportJob, rows: list[PreparedRow], counts: _C
         if warnings:
             payload["warnings"] = warnings
         activities.append(
-            Activity(
-                person_id=lead.person_id,
-                lead=lead,
-                type=ActivityType.IMPORT,
-                actor=ctx.actor,
-                subject=(row.lead["product_interest"] or job.file_name)[:300],
-                payload=payload,
-                occurred_at=now,
-            )
+            {
+                "person_id": lead_row["person_id"],
+                "lead_id": lead_id,
+                "type": ActivityType.IMPORT.value,
+                "actor_id": actor_id,
+                "subject": (row.lead["product_interest"] or job.file_name)[:300],
+                "payload": payload,
+                "occurred_at": now,
+                "created_at": now,
+            }
         )
-    Activity.objects.bulk_create(activities, batch_size=1000)
-    ImportedRow.objects.bulk_create(
-        [
-            ImportedRow(
-                job=job,
-                fingerprint=row.fingerprint,
-                person_key=row.person_key[:300],
-                row_index=row.index,
-                line=row.line,
-                lead=lead,
-            )
-            for row, lead in zip(first_rows, leads, strict=True)
-        ],
-        batch_size=1000,
-    )
+    insert_rows(Activity, activities)
     # repeated rows of one person are remembered too, so a re-run skips them as well
-    ImportedRow.objects.bulk_create(
+    insert_rows(
+        ImportedRow,
         [
-            ImportedRow(
-                job=job,
-                fingerprint=row.fingerprint,
-                person_key=row.person_key[:300],
-                row_index=row.index,
-                line=row.line,
-            )
-            for row, _first in repeats
+            {
+                "job_id": job.pk,
+                "fingerprint": row.fingerprint,
+                "person_key": row.person_key[:300],
+                "row_index": row.index,
+                "line": row.line,
+                "lead_id": lead_id,
+            }
+            for row, lead_id in [
+                *zip(first_rows, lead_ids, strict=True),
+                *((r, None) for r, _first in repeats),
+            ]
         ],
-        batch_size=1000,
     )
     for row, first in repeats:
         line = first.line if isinstance(first, PreparedRow) else None
@@ -628,9 +675,24 @@ def _write(ctx: _RunContext, job: ImportJob, rows: list[PreparedRow], counts: _C
         if any(i.severity == "warning" for i in row.issues):
             issues.append(_issue_rows(job, row, IssueKind.WARNING))
             counts.rows_warned += 1
-    ImportIssue.objects.bulk_create(issues, batch_size=1000)
+    insert_rows(
+        ImportIssue,
+        [
+            {
+                "job_id": job.pk,
+                "row_index": i.row_index,
+                "line": i.line,
+                "kind": i.kind,
+                "field": i.field,
+                "message": i.message,
+                "value": i.value,
+                "cells": i.cells,
+            }
+            for i in issues
+        ],
+    )
     counts.duplicates_queued += _queue_reviews(people, companies)
-    counts.leads_created += len(leads)
+    counts.leads_created += len(lead_ids)
     seen_people: set[int] = set()
     for row in first_rows:
         res = people[id(row)]
@@ -730,7 +792,14 @@ def _resolve_companies(rows: list[PreparedRow]) -> dict[int, _Resolved]:
         to_create.append((group, company))
         for row in members:
             out[id(row)] = _Resolved(None, created=True, review=decision.review)
-    Company.objects.bulk_create([c for _, c in to_create], batch_size=1000)
+    company_fields = ("name", "name_key", *_COMPANY_VALUE_FIELDS)
+    new_ids = insert_rows(
+        Company,
+        [{name: getattr(c, name) for name in company_fields} for _, c in to_create],
+        returning="id",
+    )
+    for (_group, c), new_id in zip(to_create, new_ids, strict=True):
+        c.id = new_id
     created_by_group = {group: company.id for group, company in to_create}
     for group, members in groups.items():
         if group in created_by_group:
@@ -808,30 +877,47 @@ def _duplicate_check(
     all their blocking keys, one load of the candidates, scoring per record."""
     if not feature_rows:
         return []
-    all_keys = set(useful_keys(kind, {k for ks in keys for k in ks}))
-    owners: dict[int, set[int]] = {}
-    if all_keys:
-        for obj_id, key in MatchKey.objects.filter(
-            entity=kind.entity, key__in=list(all_keys)
-        ).values_list("object_id", "key"):
-            owners.setdefault(key, set()).add(obj_id)
+    owners = key_owners(kind, {k for ks in keys for k in ks})
     candidate_ids = sorted({i for ids in owners.values() for i in ids})
     candidates = {}
     if candidate_ids:
         for row in _rows(kind, kind.model.objects.filter(id__in=candidate_ids)):
             candidates[row["id"]] = kind.features(row)
     config = settings_get()
-    decisions = []
-    for feats, ks in zip(feature_rows, keys, strict=True):
+    # every (new record, candidate) pair of the chunk is scored in one vectorised pass
+    cand_ids = list(candidates)
+    cand_pos = {cid: len(feature_rows) + n for n, cid in enumerate(cand_ids)}
+    left: list[int] = []
+    right: list[int] = []
+    for n, ks in enumerate(keys):
         ids = sorted({i for k in ks for i in owners.get(k, ()) if i in candidates})[:200]
-        decision = _Decision()
-        if ids:
-            matches = score_against(kind, feats, [candidates[i] for i in ids], candidate_ids=ids)
-            if matches and matches[0].probability >= config.auto_merge_threshold:
-                decision.match = matches[0]
-            else:
-                decision.review = [m for m in matches if m.probability >= config.review_threshold]
-        decisions.append(decision)
+        left.extend([n] * len(ids))
+        right.extend(cand_pos[i] for i in ids)
+    decisions = [_Decision() for _ in feature_rows]
+    if not left:
+        return decisions
+    feats = engine.features_from_rows(
+        [*feature_rows, *(candidates[i] for i in cand_ids)], kind.names
+    )
+    scored = engine.score(kind.scheme, feats, np.asarray(left), np.asarray(right))
+    best: dict[int, list[tuple[float, int]]] = {}
+    for pair, (n, p) in enumerate(zip(left, scored.probability.tolist(), strict=True)):
+        if p >= config.review_threshold:
+            best.setdefault(n, []).append((p, pair))
+    for n, found in best.items():
+        found.sort(reverse=True)
+        matches = [
+            Match(
+                cand_ids[right[pair] - len(feature_rows)],
+                p,
+                engine.reasons(kind.scheme, scored.levels[pair]),
+            )
+            for p, pair in found
+        ]
+        if matches[0].probability >= config.auto_merge_threshold:
+            decisions[n].match = matches[0]
+        else:
+            decisions[n].review = matches
     return decisions
 
 
@@ -915,7 +1001,14 @@ def _resolve_people(rows: list[PreparedRow], companies: dict[int, _Resolved]) ->
             out[id(row)] = out[id(lead_row)]
         else:
             out[id(row)] = _Resolved(out[id(lead_row)].obj_id, match=out[id(lead_row)].match)
-    Person.objects.bulk_create(list(to_create.values()), batch_size=1000)
+    person_fields = ("company_id", "email_normalized", "phone_valid", *_PERSON_VALUE_FIELDS)
+    new_ids = insert_rows(
+        Person,
+        [{name: getattr(obj, name) for name in person_fields} for obj in to_create.values()],
+        returning="id",
+    )
+    for obj, new_id in zip(to_create.values(), new_ids, strict=True):
+        obj.id = new_id
     for k, obj in to_create.items():
         out[id(new_rows[k])].obj_id = obj.id
     if to_create:
@@ -1067,7 +1160,21 @@ def _write_flags(rows, people, repeat_people, companies) -> None:
                     source="import",
                 )
             )
-    RecordFlag.objects.bulk_create(flags, batch_size=1000)
+    insert_rows(
+        RecordFlag,
+        [
+            {
+                "person_id": f.person_id,
+                "company_id": f.company_id,
+                "field": f.field,
+                "kind": f.kind,
+                "value": f.value,
+                "reason": f.reason,
+                "source": f.source,
+            }
+            for f in flags
+        ],
+    )
 
 
 def _queue_reviews(people: dict, companies: dict) -> int:

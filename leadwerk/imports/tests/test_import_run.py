@@ -259,16 +259,17 @@ def test_a_failing_chunk_leaves_nothing_half_written(trade_fair, monkeypatch):
     job = job_create(data=data, file_name="x.csv", channel=trade_fair, chunk_size=10)
     from leadwerk.imports import services
 
-    real = services.ImportedRow.objects.bulk_create
+    real = services.insert_rows
     calls = {"n": 0}
 
-    def fail_on_second_chunk(objs, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:  # second chunk: leads, stage changes, activities written already
-            raise RuntimeError("disk full")
-        return real(objs, *args, **kwargs)
+    def fail_on_second_chunk(model, rows, **kwargs):
+        if model is ImportedRow:
+            calls["n"] += 1
+            if calls["n"] == 2:  # second chunk: leads, stage changes, activities written already
+                raise RuntimeError("disk full")
+        return real(model, rows, **kwargs)
 
-    monkeypatch.setattr(services.ImportedRow.objects, "bulk_create", fail_on_second_chunk)
+    monkeypatch.setattr(services, "insert_rows", fail_on_second_chunk)
     with pytest.raises(RuntimeError):
         job_run(job=job)
     job.refresh_from_db()
