@@ -120,7 +120,9 @@ def person_care_update(*, person: Person, actor, changes: dict) -> int:
         raise DomainValidationError(
             [FieldError((n,), _("this field cannot be changed here")) for n in sorted(unknown)]
         )
-    person = Person.objects.select_for_update().select_related("company").get(pk=person.pk)
+    person = (
+        Person.objects.select_for_update(of=("self",)).select_related("company").get(pk=person.pk)
+    )
     region = (person.company.country if person.company else "") or settings.LEADWERK_DEFAULT_COUNTRY
     values, errors = _clean_person_values(
         {k: v for k, v in changes.items() if k != "company"}, region=region

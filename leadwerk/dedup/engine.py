@@ -106,8 +106,27 @@ class Level:
 MISSING = -1
 
 
-def _empty(values: np.ndarray) -> np.ndarray:
-    return np.fromiter((not v for v in values), dtype=bool, count=len(values))
+def _derived(f: Features, name: str, kind: str, fn) -> np.ndarray:
+    """A per-record array computed once from feature ``name`` and kept in ``f``."""
+    key = f"~{kind}:{name}"
+    found = f.get(key)
+    if found is None:
+        values = f[name]
+        found = fn(values)
+        f[key] = found
+    return found
+
+
+def _mask(f: Features, name: str) -> np.ndarray:
+    """Which records have no value for feature ``name`` (computed once per feature)."""
+    return _derived(
+        f, name, "empty", lambda v: np.fromiter((not x for x in v), dtype=bool, count=len(v))
+    )
+
+
+def _missing(f: Features, name: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    mask = _mask(f, name)
+    return mask[i] | mask[j]
 
 
 def _jw(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -144,7 +163,7 @@ class Exact(Comparison):
     def compare(self, f, i, j):
         a, b = f[self.field][i], f[self.field][j]
         out = np.where(a == b, 0, 1).astype(np.int8)
-        out[_empty(a) | _empty(b)] = MISSING
+        out[_missing(f, self.field, i, j)] = MISSING
         return out
 
 
@@ -162,7 +181,7 @@ class Fuzzy(Comparison):
         for level, threshold in reversed(list(enumerate(self.thresholds, start=1))):
             out[sim >= threshold] = level
         out[a == b] = 0
-        out[_empty(a) | _empty(b)] = MISSING
+        out[_missing(f, self.field, i, j)] = MISSING
         return out
 
 
@@ -185,17 +204,23 @@ class PersonName(Comparison):
         sim_f = _jw(f1, f2)
         swapped = (f1 == l2) & (l1 == f2)
         n = len(f1)
+        first_missing = _missing(f, self.first, i, j)
         out = np.full(n, 5, dtype=np.int8)
         out[sim_l >= 0.9] = 4
-        out[swapped & ~_empty(f1) & ~_empty(l1)] = 3
+        out[swapped & ~first_missing] = 3
         out[(sim_l >= 0.9) & (sim_f >= 0.88)] = 2
         same_last = l1 == l2
-        compatible = np.fromiter(
-            (_first_compatible(a, b) for a, b in zip(f1, f2, strict=True)), dtype=bool, count=n
-        )
-        out[same_last & compatible] = 1
-        out[same_last & (f1 == f2)] = 0
-        out[_empty(l1) | _empty(l2)] = MISSING
+        same_first = f1 == f2
+        check = np.nonzero(same_last & ~same_first & ~first_missing)[0]
+        if len(check):
+            compatible = np.fromiter(
+                (_first_compatible(a, b) for a, b in zip(f1[check], f2[check], strict=True)),
+                dtype=bool,
+                count=len(check),
+            )
+            out[check[compatible]] = 1
+        out[same_last & same_first] = 0
+        out[_missing(f, self.last, i, j)] = MISSING
         return out
 
 
@@ -225,10 +250,13 @@ class Email(Comparison):
         lo1, lo2 = f[self.local][i], f[self.local][j]
         d1, d2 = f[self.domain][i], f[self.domain][j]
         out = np.full(len(e1), 4, dtype=np.int8)
-        same_local = (lo1 == lo2) & ~_empty(lo1)
+        local_missing = _mask(f, self.local)
+        same_local = (lo1 == lo2) & ~local_missing[i]
         same_domain = d1 == d2
         out[same_local] = 3
-        candidates = np.nonzero(same_domain & ~same_local & ~_empty(lo1) & ~_empty(lo2))[0]
+        candidates = np.nonzero(same_domain & ~same_local & ~(local_missing[i] | local_missing[j]))[
+            0
+        ]
         if len(candidates):
             v1, v2 = f[self.name_variants][i[candidates]], f[self.name_variants][j[candidates]]
             pairs = zip(lo1[candidates], lo2[candidates], v1, v2, strict=True)
@@ -243,7 +271,7 @@ class Email(Comparison):
             out[candidates[hit]] = 2
         out[same_local & same_domain] = 1
         out[e1 == e2] = 0
-        out[_empty(e1) | _empty(e2)] = MISSING
+        out[_missing(f, self.email, i, j)] = MISSING
         return out
 
 
@@ -256,10 +284,11 @@ class Phone(Comparison):
 
     def compare(self, f, i, j):
         a, b = f[self.field][i], f[self.field][j]
-        tail_a = np.array([x[-7:] for x in a], dtype=object)
-        tail_b = np.array([x[-7:] for x in b], dtype=object)
-        out = np.where(a == b, 0, np.where(tail_a == tail_b, 1, 2)).astype(np.int8)
-        out[_empty(a) | _empty(b)] = MISSING
+        tails = _derived(
+            f, self.field, "tail", lambda v: np.array([x[-7:] for x in v], dtype=object)
+        )
+        out = np.where(a == b, 0, np.where(tails[i] == tails[j], 1, 2)).astype(np.int8)
+        out[_missing(f, self.field, i, j)] = MISSING
         return out
 
 
@@ -277,13 +306,13 @@ class Company(Comparison):
         id1, id2 = f[self.ident][i], f[self.ident][j]
         d1, d2 = f[self.domain][i], f[self.domain][j]
         sim = _jw(k1, k2)
-        sim[_empty(k1) | _empty(k2)] = 0.0
+        mk, mi, md = _mask(f, self.key), _mask(f, self.ident), _mask(f, self.domain)
+        sim[mk[i] | mk[j]] = 0.0
         out = np.full(len(k1), 3, dtype=np.int8)
         out[sim >= 0.92] = 2
-        out[(k1 == k2) & ~_empty(k1)] = 1
-        out[((id1 == id2) & ~_empty(id1)) | ((d1 == d2) & ~_empty(d1))] = 0
-        missing = (_empty(k1) & _empty(id1) & _empty(d1)) | (_empty(k2) & _empty(id2) & _empty(d2))
-        out[missing] = MISSING
+        out[(k1 == k2) & ~mk[i]] = 1
+        out[((id1 == id2) & ~mi[i]) | ((d1 == d2) & ~md[i])] = 0
+        out[(mk[i] & mi[i] & md[i]) | (mk[j] & mi[j] & md[j])] = MISSING
         return out
 
 
@@ -292,10 +321,18 @@ class Company(Comparison):
 
 @dataclass(frozen=True)
 class BlockingRule:
-    """Records that share a non-empty key are compared."""
+    """Records that share a non-empty key are compared. ``key`` gives one record's key;
+    ``keys`` (optional, faster) gives every record's key at once."""
 
     name: str
     key: Callable[[Features, int], str]
+    keys: Callable[[Features], list[str]] | None = None
+
+    def all_keys(self, features: Features) -> list[str]:
+        if self.keys is not None:
+            return self.keys(features)
+        n = len(next(iter(features.values())))
+        return [self.key(features, idx) for idx in range(n)]
 
 
 def block_keys(features: Features, rules: Sequence[BlockingRule], index: int) -> list[str]:
@@ -306,6 +343,18 @@ def block_keys(features: Features, rules: Sequence[BlockingRule], index: int) ->
         if key:
             keys.append(f"{rule.name}:{key}"[:120])
     return keys
+
+
+def all_block_keys(features: Features, rules: Sequence[BlockingRule]) -> list[list[str]]:
+    """The stored keys ('rule:key') of every record."""
+    per_rule = [(rule.name, rule.all_keys(features)) for rule in rules]
+    n = len(next(iter(features.values())))
+    out: list[list[str]] = [[] for _ in range(n)]
+    for name, keys in per_rule:
+        for idx, key in enumerate(keys):
+            if key:
+                out[idx].append(f"{name}:{key}"[:120])
+    return out
 
 
 def candidate_pairs(
@@ -327,8 +376,7 @@ def candidate_pairs(
     chunks: list[np.ndarray] = []
     for rule in rules:
         groups: dict[str, list[int]] = defaultdict(list)
-        for idx in range(n):
-            key = rule.key(features, idx)
+        for idx, key in enumerate(rule.all_keys(features)):
             if key:
                 groups[key].append(idx)
         left: list[int] = []
@@ -366,7 +414,8 @@ def candidate_pairs(
 
 
 def _sort_key(features: Features, index: int) -> tuple:
-    return tuple(str(features[name][index]) for name in sorted(features)[:4])
+    names = sorted(n for n in features if not n.startswith("~"))[:4]
+    return tuple(str(features[name][index]) for name in names)
 
 
 # --- scoring -------------------------------------------------------------------------------

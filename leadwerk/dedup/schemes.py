@@ -133,18 +133,44 @@ def _key(*names: str, min_len: int = 1):
     return key
 
 
+def _keys(*names: str, min_len: int = 1):
+    def keys(f: Features) -> list[str]:
+        columns = [f[n] for n in names]
+        return [
+            ":".join(parts) if all(len(p) >= min_len and p for p in parts) else ""
+            for parts in zip(*columns, strict=True)
+        ]
+
+    return keys
+
+
+def _rule(name: str, *names: str, min_len: int = 1) -> BlockingRule:
+    return BlockingRule(name, _key(*names, min_len=min_len), _keys(*names, min_len=min_len))
+
+
 def _company_of(f: Features, i: int) -> str:
     return f["company_id"][i] or f["company_domain"][i] or f["company_key"][i]
 
 
-def _last_and_company(f: Features, i: int) -> str:
-    company = _company_of(f, i)
-    return f"{f['last_code'][i]}:{company}" if company and f["last_code"][i] else ""
+def _companies(f: Features) -> list[str]:
+    return [
+        a or b or c
+        for a, b, c in zip(f["company_id"], f["company_domain"], f["company_key"], strict=True)
+    ]
 
 
-def _first_and_company(f: Features, i: int) -> str:
-    company = _company_of(f, i)
-    return f"{f['first_code'][i]}:{company}" if company and f["first_code"][i] else ""
+def _with_company(code: str):
+    def key(f: Features, i: int) -> str:
+        company = _company_of(f, i)
+        return f"{f[code][i]}:{company}" if company and f[code][i] else ""
+
+    def keys(f: Features) -> list[str]:
+        return [
+            f"{c}:{company}" if company and c else ""
+            for c, company in zip(f[code], _companies(f), strict=True)
+        ]
+
+    return key, keys
 
 
 # Weights, as log2(m/u) (see engine.Level): an identical e-mail address is near proof
@@ -194,12 +220,12 @@ PERSON_SCHEME = Scheme(
         ),
     ],
     blocking=[
-        BlockingRule("e", _key("email")),
-        BlockingRule("p", _key("phone", min_len=8)),
-        BlockingRule("n", _key("last_code", "first_code")),
-        BlockingRule("c", _last_and_company),
-        BlockingRule("f", _first_and_company),
-        BlockingRule("l", _key("email_local", min_len=6)),
+        _rule("e", "email"),
+        _rule("p", "phone", min_len=8),
+        _rule("n", "last_code", "first_code"),
+        BlockingRule("c", *_with_company("last_code")),
+        BlockingRule("f", *_with_company("first_code")),
+        _rule("l", "email_local", min_len=6),
     ],
     prior=1e-3,
 )
@@ -244,11 +270,11 @@ COMPANY_SCHEME = Scheme(
         ),
     ],
     blocking=[
-        BlockingRule("d", _key("domain")),
-        BlockingRule("v", _key("vat", min_len=6)),
-        BlockingRule("k", _key("name_key")),
-        BlockingRule("n", _key("name_code", "postal")),
-        BlockingRule("c", _key("name_code", "city")),
+        _rule("d", "domain"),
+        _rule("v", "vat", min_len=6),
+        _rule("k", "name_key"),
+        _rule("n", "name_code", "postal"),
+        _rule("c", "name_code", "city"),
     ],
     prior=1e-3,
 )

@@ -162,8 +162,7 @@ def key_hash(key: str) -> int:
 def keys_of(kind: Kind, feature_rows: Sequence[dict]) -> list[list[int]]:
     feats = engine.features_from_rows(feature_rows, kind.names)
     return [
-        [key_hash(k) for k in engine.block_keys(feats, kind.scheme.blocking, idx)]
-        for idx in range(len(feature_rows))
+        [key_hash(k) for k in keys] for keys in engine.all_block_keys(feats, kind.scheme.blocking)
     ]
 
 
@@ -740,15 +739,12 @@ def _decided_pairs(kind: Kind) -> set[tuple[int, int]]:
 
 
 def _keys_rebuild(kind: Kind, ids: list[int], feats: engine.Features) -> None:
-    rules = kind.scheme.blocking
+    all_keys = engine.all_block_keys(feats, kind.scheme.blocking)
     with transaction.atomic():
         MatchKey.objects.filter(entity=kind.entity).delete()
         for start in range(0, len(ids), 20_000):
             part = ids[start : start + 20_000]
-            keys = [
-                [key_hash(k) for k in engine.block_keys(feats, rules, start + offset)]
-                for offset in range(len(part))
-            ]
+            keys = [[key_hash(k) for k in ks] for ks in all_keys[start : start + 20_000]]
             match_keys_write(kind, part, keys, fresh=True)
 
 

@@ -859,8 +859,7 @@ def _company_feature_row(c: dict) -> dict:
 def _keys(kind: Kind, feature_rows: list[dict]) -> list[list[int]]:
     feats = engine.features_from_rows(feature_rows, kind.names)
     return [
-        [key_hash(k) for k in engine.block_keys(feats, kind.scheme.blocking, idx)]
-        for idx in range(len(feature_rows))
+        [key_hash(k) for k in keys] for keys in engine.all_block_keys(feats, kind.scheme.blocking)
     ]
 
 
