@@ -15,6 +15,23 @@ from leadwerk.tests_support.factories import (
     UserFactory,
 )
 
+pytest_plugins = ["leadwerk.tests_support.mailserver"]
+
+
+@pytest.fixture(autouse=True)
+def _mail_only_through_the_door(settings):
+    """pytest-django swaps in the locmem backend; keep the one door's guard in front of it,
+    so a test of any code that mails outside messaging.services.message_send fails."""
+    settings.EMAIL_BACKEND = "leadwerk.messaging.backend.GuardedEmailBackend"
+    settings.LEADWERK_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Argon2 is deliberately slow; tests that log in hundreds of users use MD5 instead.
+    Tests about password hashing itself override this back."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_public_forms(settings):

@@ -8,9 +8,11 @@ from ninja.errors import AuthenticationError, ValidationError
 
 from leadwerk.accounts.api_auth import TokenAuth
 from leadwerk.campaigns.api import router as campaigns_router
+from leadwerk.consent.api import router as consent_router
 from leadwerk.contacts.api import router as contacts_router
 from leadwerk.errors import Conflict, DomainValidationError
 from leadwerk.leads.api import router as leads_router
+from leadwerk.privacy.api import router as privacy_router
 
 api = NinjaAPI(
     title="Leadwerk API",
@@ -23,20 +25,33 @@ api = NinjaAPI(
 api.add_router("", leads_router)
 api.add_router("", contacts_router)
 api.add_router("", campaigns_router)
+api.add_router("", consent_router)
+api.add_router("", privacy_router)
+
+
+# The names of the view parameters that hold a whole schema (``payload: LeadIn``,
+# ``query: Query[…]``): ninja puts them into some error locations, clients never see them.
+_PARAM_NAMES = {"payload", "query"}
 
 
 def _loc(loc) -> list:
-    """Drop ninja's parameter name from a body location: ['body','payload','x'] -> ['body','x']."""
+    """Drop ninja's parameter name from a location: ['body','payload','x'] -> ['body','x'],
+    ['query','query','stage',1] -> ['query','stage',1]."""
     loc = list(loc)
-    if len(loc) >= 2 and loc[0] == "body" and loc[1] == "payload":
+    if len(loc) >= 2 and loc[0] in ("body", "query") and loc[1] in _PARAM_NAMES:
         del loc[1]
     return loc
+
+
+def _msg(msg: str) -> str:
+    """pydantic prefixes messages of our own validators with 'Value error, '."""
+    return msg.removeprefix("Value error, ")
 
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
     detail = [
-        {"loc": _loc(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {"loc": _loc(e.get("loc", ())), "msg": _msg(e.get("msg", "")), "type": e.get("type", "")}
         for e in exc.errors
     ]
     return api.create_response(request, {"detail": detail}, status=422)

@@ -1,4 +1,5 @@
-"""Request body limits per path prefix, answered with 413 before anything is read."""
+"""The edge of the API: request body limits per path prefix (413 before anything is read),
+and JSON instead of HTML for the few errors that Django answers before the API sees them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ BODY_LIMITS: list[tuple[str, int]] = [
     ("/api/v1/", 64 * 1024),
     ("/f/", 64 * 1024),
 ]
+API_PREFIX = "/api/v1/"
+# Answers that Django or ninja give as HTML or plain text for paths under the API:
+# no route (404) and a method the route does not have (405).
+_JSON_DETAIL = {404: "not found", 405: "method not allowed"}
 
 
 def body_limit_for(path: str) -> int | None:
@@ -18,6 +23,12 @@ def body_limit_for(path: str) -> int | None:
         if path.startswith(prefix):
             return limit
     return None
+
+
+def _json(status: int, detail: str) -> HttpResponse:
+    return HttpResponse(
+        json.dumps({"detail": detail}), status=status, content_type="application/json"
+    )
 
 
 class BodySizeLimitMiddleware:
@@ -32,14 +43,17 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 length = 0
             if length > limit:
-                return HttpResponse(
-                    json.dumps(
-                        {
-                            "detail": f"request body too large: {length} bytes, "
-                            f"the limit is {limit} bytes"
-                        }
-                    ),
-                    status=413,
-                    content_type="application/json",
+                return _json(
+                    413, f"request body too large: {length} bytes, the limit is {limit} bytes"
                 )
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            response.status_code in _JSON_DETAIL
+            and request.path_info.startswith(API_PREFIX)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            answer = _json(response.status_code, _JSON_DETAIL[response.status_code])
+            if response.has_header("Allow"):
+                answer["Allow"] = response["Allow"]
+            return answer
+        return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,12 +58,18 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "leadwerk.accounts",
     "leadwerk.throttle",
     "leadwerk.contacts",
     "leadwerk.campaigns",
     "leadwerk.leads",
     "leadwerk.activities",
+    "leadwerk.audit",
+    "leadwerk.consent",
+    "leadwerk.messaging",
+    "leadwerk.privacy",
+    "leadwerk.exports",
     "leadwerk.demo",
     "leadwerk.dedup",
     "leadwerk.imports",
@@ -83,7 +90,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "leadwerk.audit.middleware.AuditContextMiddleware",
+    # Last, as django-axes asks: it turns a lock-out into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "leadwerk.urls"
@@ -141,6 +152,11 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "leads:inbox"
 LOGOUT_REDIRECT_URL = "accounts:login"
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses locked-out credentials before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -162,6 +178,9 @@ USE_TZ = True
 # --- static -----------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# leadwerk/ is a package, not an app: its own static folder must be named here.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -173,13 +192,54 @@ MEDIA_ROOT = VAR_DIR / "media"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# The CSRF token reaches htmx through the page (hx-headers), never through JavaScript
+# reading the cookie.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("LEADWERK_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A working day; signing in again after that is cheap, a stolen session is not.
+SESSION_COOKIE_AGE = int(os.environ.get("LEADWERK_SESSION_SECONDS", str(12 * 3600)))
+if SESSION_COOKIE_SECURE:
+    # Behind HTTPS: tell browsers to stay on HTTPS and trust the proxy's scheme header.
+    SECURE_HSTS_SECONDS = int(os.environ.get("LEADWERK_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LEADWERK_HSTS_SUBDOMAINS", False)
+    SECURE_SSL_REDIRECT = env_bool("LEADWERK_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Request bodies: the API enforces its own per-endpoint limits (413), see api_limits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Content-Security-Policy (django-csp): no inline scripts or styles anywhere, no eval; the
+# app may not be framed. Public web forms widen frame-ancestors for themselves only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Login throttling and lock-out (django-axes, counted in the database so that it holds
+# across processes): after this many failures for a username from one address, that pair
+# is locked for the cool-off time.
+AXES_FAILURE_LIMIT = int(os.environ.get("LEADWERK_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LEADWERK_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "leadwerk.audit.context.client_ip"
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_VERBOSE = False
 
 # --- tasks ------------------------------------------------------------------
 TASKS = {
@@ -195,7 +255,10 @@ EMAIL_HOST_USER = os.environ.get("LEADWERK_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("LEADWERK_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("LEADWERK_EMAIL_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("LEADWERK_FROM_EMAIL", "leadwerk@localhost")
-EMAIL_BACKEND = os.environ.get(
+# Every message leaves through leadwerk.messaging.services.message_send; the guard backend
+# refuses anything else and hands the rest to the real backend below.
+EMAIL_BACKEND = "leadwerk.messaging.backend.GuardedEmailBackend"
+LEADWERK_EMAIL_BACKEND = os.environ.get(
     "LEADWERK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
 )
 
@@ -211,6 +274,18 @@ LEADWERK_FORM_MIN_FILL_SECONDS = float(os.environ.get("LEADWERK_FORM_MIN_FILL_SE
 LEADWERK_TRUST_X_FORWARDED_FOR = env_bool("LEADWERK_TRUST_X_FORWARDED_FOR", False)
 # Default country for phone numbers without a country code.
 LEADWERK_DEFAULT_COUNTRY = os.environ.get("LEADWERK_DEFAULT_COUNTRY", "DE")
+
+# Consent and data-subject rights.
+# A double opt-in link is valid this long (seconds); a preference-page link this long.
+LEADWERK_DOI_MAX_AGE = int(os.environ.get("LEADWERK_DOI_MAX_AGE", str(7 * 24 * 3600)))
+LEADWERK_PREFERENCES_MAX_AGE = int(
+    os.environ.get("LEADWERK_PREFERENCES_MAX_AGE", str(90 * 24 * 3600))
+)
+# Public consent links (confirm, unsubscribe, preferences): requests per IP and window.
+LEADWERK_LINK_RATE_LIMIT = int(os.environ.get("LEADWERK_LINK_RATE_LIMIT", "30"))
+LEADWERK_LINK_RATE_WINDOW = int(os.environ.get("LEADWERK_LINK_RATE_WINDOW", "600"))
+# Leads without activity or conversion for this many months are anonymised.
+LEADWERK_RETENTION_MONTHS = int(os.environ.get("LEADWERK_RETENTION_MONTHS", "24"))
 
 LOGGING = {
     "version": 1,

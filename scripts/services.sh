@@ -1,8 +1,6 @@
 # Start and stop the servers the tests need, in throw-away folders. Sourced by ./dev.
 # Nothing here survives the run; CI machines start empty.
 
-PG_PORT=${LEADWERK_TEST_PG_PORT:-55432}
-
 _pg_bindir() {
   local dir
   dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
@@ -20,6 +18,7 @@ _as_pg() {  # run as the postgres user when we are root (initdb refuses root)
 
 postgres_start() {
   local bindir
+  PG_PORT=${LEADWERK_TEST_PG_PORT:-55432}
   bindir=$(_pg_bindir)
   PG_DATA=$(mktemp -d /tmp/leadwerk-pg.XXXXXX)
   if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$PG_DATA"; fi

@@ -11,6 +11,7 @@ class Role(models.TextChoices):
     SALES_MANAGER = "Sales manager", _("Sales manager")
     PARTNER = "Partner", _("Partner")
     ADMIN = "Admin", _("Admin")
+    AUDITOR = "Auditor", _("Auditor")
 
 
 class TokenScope(models.TextChoices):

@@ -47,6 +47,16 @@ def user_create(
     user.save()
     roles_ensure()
     user.groups.set(Group.objects.filter(name__in=[r.value for r in roles]))
+    from leadwerk.audit.choices import AuditAction
+    from leadwerk.audit.services import audit_record
+
+    audit_record(
+        action=AuditAction.CREATE,
+        object_type="user",
+        object_id=user.uuid,
+        summary=f"user {username} created",
+        after={"roles": [str(r) for r in roles]},
+    )
     return user
 
 
@@ -62,9 +72,21 @@ def api_token_create(
         secret = secrets.token_urlsafe(32)
         raw = f"{TOKEN_PREFIX}{prefix}_{secret}"
     prefix, secret = _split(raw)
-    token = ApiToken.objects.create(
-        user=user, name=name, prefix=prefix, secret_hash=_hash_secret(secret), scope=scope
-    )
+    from leadwerk.audit.choices import AuditAction
+    from leadwerk.audit.services import audit_record
+
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=prefix, secret_hash=_hash_secret(secret), scope=scope
+        )
+        audit_record(
+            action=AuditAction.CREATE,
+            actor=user,
+            object_type="api_token",
+            object_id=token.uuid,
+            summary=f"API token {name} ({scope})",
+            after={"name": name, "scope": str(scope)},
+        )
     return token, raw
 
 
@@ -83,8 +105,12 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
         prefix, secret = _split(raw.strip())
     except ValueError:
         return None
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
-    if token is None or not hmac.compare_digest(token.secret_hash, _hash_secret(secret)):
+    try:
+        # prefix is unique: get() needs no ORDER BY, unlike first() (hot path: every API call).
+        token = ApiToken.objects.select_related("user").get(prefix=prefix)
+    except ApiToken.DoesNotExist:
+        return None
+    if not hmac.compare_digest(token.secret_hash, _hash_secret(secret)):
         return None
     if not token.is_active:
         return None
@@ -96,7 +122,18 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     return token
 
 
-def api_token_revoke(*, token: ApiToken) -> None:
+def api_token_revoke(*, token: ApiToken, actor=None) -> None:
+    from leadwerk.audit.choices import AuditAction
+    from leadwerk.audit.services import audit_record
+
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(
+                action=AuditAction.DELETE,
+                actor=actor,
+                object_type="api_token",
+                object_id=token.uuid,
+                summary=f"API token {token.name} revoked",
+            )

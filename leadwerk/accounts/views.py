@@ -22,28 +22,39 @@ class LoginView(auth_views.LoginView):
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request):
+    """The user's API tokens: create one (its raw value is shown once), list, revoke."""
     form = ApiTokenForm(request.POST or None)
     created_raw = None
-    if request.method == "POST" and form.is_valid():
-        _token, created_raw = api_token_create(
-            user=request.user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
-        )
-        form = ApiTokenForm()
-    return render(
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            _token, created_raw = api_token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scope=form.cleaned_data["scope"],
+            )
+            form = ApiTokenForm()
+        else:
+            status = 422
+    response = render(
         request,
         "accounts/tokens.html",
         {
             "form": form,
             "created_raw": created_raw,
-            "tokens": ApiToken.objects.filter(user=request.user),
+            "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at"),
         },
+        status=status,
     )
+    # The raw token must not linger in a cache.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
 @require_POST
 def token_revoke(request, uuid):
     token = get_object_or_404(ApiToken, uuid=uuid, user=request.user)
-    api_token_revoke(token=token)
+    api_token_revoke(token=token, actor=request.user)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("accounts:tokens")

@@ -29,6 +29,7 @@ def activity_record(
     subject: str = "",
     payload: dict | None = None,
     occurred_at: datetime | None = None,
+    restricted: bool = False,
 ) -> Activity:
     """Append one entry to the timeline of a person (and lead). Call inside the use case's
     transaction so the entry and the change it describes are written together."""
@@ -40,4 +41,5 @@ def activity_record(
         subject=subject[:300],
         payload=_jsonable(payload),
         occurred_at=occurred_at or timezone.now(),
+        restricted=restricted,
     )

@@ -9,6 +9,8 @@ from uuid import UUID
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from leadwerk.leads.schemas import error_responses
+
 from .selectors import campaign_list, channel_list
 
 router = Router(tags=["campaigns"])
@@ -36,7 +38,11 @@ class CampaignOut(Schema):
     is_active: bool
 
 
-@router.get("/channels", response=list[ChannelOut], summary="List channels (by rank)")
+@router.get(
+    "/channels",
+    response={200: list[ChannelOut], **error_responses(401)},
+    summary="List channels (by rank)",
+)
 def list_channels(request: HttpRequest):
     return [
         {"id": c.uuid, **{f: getattr(c, f) for f in ChannelOut.model_fields if f != "id"}}
@@ -44,7 +50,11 @@ def list_channels(request: HttpRequest):
     ]
 
 
-@router.get("/campaigns", response=list[CampaignOut], summary="List campaigns")
+@router.get(
+    "/campaigns",
+    response={200: list[CampaignOut], **error_responses(401)},
+    summary="List campaigns",
+)
 def list_campaigns(request: HttpRequest):
     return [
         {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from .models import Campaign, Channel
 
@@ -13,7 +13,10 @@ def channel_list(*, active_only: bool = False) -> QuerySet[Channel]:
 
 
 def campaign_list(*, active_only: bool = False) -> QuerySet[Campaign]:
-    qs = Campaign.objects.select_related("channel")
+    """Newest campaigns first; campaigns without a start date last (on every database)."""
+    qs = Campaign.objects.select_related("channel").order_by(
+        F("starts_on").desc(nulls_last=True), "name", "id"
+    )
     return qs.filter(is_active=True) if active_only else qs
 
 

@@ -66,8 +66,9 @@ class CompanyPage(Schema):
     results: list[CompanyOut]
 
 
-def company_out(company) -> dict:
-    return {
+def company_out(company, *, limited: bool = False) -> dict:
+    """``limited``: for partners, without internal qualification data (VAT ID, head count)."""
+    data = {
         "id": company.uuid,
         **{
             f: getattr(company, f)
@@ -89,6 +90,10 @@ def company_out(company) -> dict:
             )
         },
     }
+    if limited:
+        data["vat_id"] = ""
+        data["employees"] = None
+    return data
 
 
 def person_out(person) -> dict:

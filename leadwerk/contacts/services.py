@@ -161,7 +161,9 @@ def person_match_or_create(
         if person.company_id is None:
             person.company = company
             filled["company"] = str(company.uuid)
-        elif person.company_id != company.id:
+        elif person.company_id == company.id:
+            person.company = company  # the same row: spares the caller a query to load it
+        else:
             differing["company"] = {"current": str(person.company), "submitted": str(company)}
     if filled:
         person.save(update_fields=[*filled, "updated_at"])

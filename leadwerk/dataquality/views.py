@@ -263,3 +263,38 @@ def settings_view(request):
         {**_nav(request), "form": form},
         status=422 if form.errors else 200,
     )
+
+
+@login_required
+def person_panel(request, uuid):
+    """htmx: the data-quality box on a person's page (loaded after the page)."""
+    person = person_get(user=request.user, uuid=uuid)
+    if person is None:
+        raise Http404
+    return render(
+        request,
+        "dataquality/partials/detail_panel.html",
+        {
+            "quality": selectors.person_quality(person=person),
+            "merges": merges_of(entity=Entity.PERSON, obj_id=person.pk, limit=5),
+            "care_url_name": "dataquality:person_care",
+            "obj": person,
+        },
+    )
+
+
+@login_required
+def company_panel(request, uuid):
+    company = company_get(user=request.user, uuid=uuid)
+    if company is None:
+        raise Http404
+    return render(
+        request,
+        "dataquality/partials/detail_panel.html",
+        {
+            "quality": selectors.company_quality(company=company),
+            "merges": merges_of(entity=Entity.COMPANY, obj_id=company.pk, limit=5),
+            "care_url_name": "dataquality:company_care",
+            "obj": company,
+        },
+    )

@@ -52,6 +52,7 @@ USERS = [
     ("rep4", "Sophie", "Ößwald", [Role.SALES_REP], "Vertrieb Nord", None),
     ("partner", "Peter", "Weber", [Role.PARTNER], None, "Systemhaus Weber GmbH"),
     ("partner2", "Nina", "Albrecht", [Role.PARTNER], None, "DataConsult Partner AG"),
+    ("auditor", "Anke", "Prüfer", [Role.AUDITOR], None, None),
 ]
 TEAMS = ["Vertrieb Nord", "Vertrieb Süd", "Inside Sales", "Marketing"]
 PARTNERS = [
@@ -518,7 +519,8 @@ class _Builder:
             # Newer leads are more frequent (growing marketing), older ones progressed further.
             age = self.size.days * (1 - self.rng.random() ** 0.8)
             created = self.when_between(
-                self.now - timedelta(days=age), self.now - timedelta(days=age) + timedelta(hours=8)
+                self.now - timedelta(days=age),
+                min(self.now, self.now - timedelta(days=age) + timedelta(hours=8)),
             )
             if campaign and campaign.starts_on and created.date() < campaign.starts_on:
                 created = self.when_between(
@@ -782,6 +784,10 @@ def build_demo(
         persons = builder.persons(companies)
         log(f"  {len(persons):,} persons")
         n_changes, n_activities = builder.leads(persons, channels, campaigns, users)
+        from leadwerk.consent.demo import demo_consents
+
+        n_consents = demo_consents(persons=persons, seed=seed)
+        log(f"  {n_consents:,} consent records")
         # bulk_create stamps auto_now fields with the load time; the data set's own times win.
         Company.objects.update(updated_at=F("created_at"))
         Person.objects.update(updated_at=F("created_at"))
@@ -795,4 +801,5 @@ def build_demo(
         "leads": builder.size.leads,
         "stage changes": n_changes,
         "activities": n_activities,
+        "consent records": n_consents,
     }

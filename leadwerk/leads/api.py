@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
 from ninja import Header, Query, Router, Schema
-from pydantic import Field
+from ninja.errors import AuthorizationError
+from ninja.responses import Status
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 from leadwerk.accounts.selectors import user_assignable_list
 from leadwerk.activities.selectors import activity_timeline
 from leadwerk.campaigns.selectors import campaign_by_slug
+from leadwerk.contacts.selectors import contact_fields_limited
 from leadwerk.errors import DomainValidationError, FieldError
 from leadwerk.pagination import paginate
 
@@ -24,26 +28,21 @@ from .schemas import (
     LeadOut,
     LeadPage,
     LeadPatchIn,
-    MessageOut,
     TransitionIn,
-    ValidationErrorOut,
     activity_out,
+    error_responses,
     lead_out,
     stage_change_out,
 )
-from .selectors import SORTS, LeadFilters, lead_get, lead_list
+from .selectors import SORTS, LeadFilters, lead_get, lead_list, user_may_create_leads
 
 router = Router(tags=["leads"])
 
-ERRORS = {
-    400: MessageOut,
-    401: MessageOut,
-    403: MessageOut,
-    404: MessageOut,
-    409: MessageOut,
-    413: MessageOut,
-    422: ValidationErrorOut,
-}
+# What each kind of endpoint can answer besides success (documented in the OpenAPI schema).
+# 400: malformed JSON, 401: no or bad token, 403: read-only token, 413: body over 64 KB.
+READ_ERRORS = error_responses(401, 422)
+DETAIL_ERRORS = error_responses(401, 404, 422)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422)
 
 
 def _client_ip(request: HttpRequest) -> str:
@@ -52,7 +51,7 @@ def _client_ip(request: HttpRequest) -> str:
 
 @router.post(
     "/leads",
-    response={201: LeadOut, **ERRORS},
+    response={201: LeadOut, **error_responses(400, 401, 403, 409, 413, 422)},
     summary="Create a lead",
     description=(
         "Creates a lead in stage `new`. The person is matched by normalised e-mail and the "
@@ -65,6 +64,8 @@ def create_lead(
     payload: LeadIn,
     idempotency_key: str = Header("", alias="Idempotency-Key", max_length=255),
 ):
+    if not user_may_create_leads(request.user):
+        raise AuthorizationError(message="partners receive leads; they cannot create them")
     result = services.lead_intake(
         data=payload,
         source=LeadSource.API,
@@ -73,7 +74,17 @@ def create_lead(
         context={"token": request.api_token.name},
     )
     # The service returns the lead with its relations in memory: no second read.
-    return 201, lead_out(result.lead)
+    return Status(201, lead_out(result.lead))
+
+
+def _iso_only(value: object) -> object:
+    """Refuse numbers: pydantic would read '0.5' as a Unix time, the schema says ISO 8601."""
+    if not isinstance(value, str | datetime) or re.fullmatch(r"\s*[-+]?[\d.eE+-]+\s*", str(value)):
+        raise ValueError("an ISO 8601 date-time with time zone, e.g. 2026-01-31T08:00:00+01:00")
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 
 
 class LeadListQuery(Schema):
@@ -83,15 +94,15 @@ class LeadListQuery(Schema):
     owner: str = Field("", max_length=40, description="A user id, 'me' or 'none'")
     channel: str = Field("", max_length=50)
     campaign: str = Field("", max_length=80)
-    created_from: datetime | None = None
-    created_to: datetime | None = None
+    created_from: IsoDateTime | None = Field(None, description="ISO 8601 with time zone")
+    created_to: IsoDateTime | None = Field(None, description="ISO 8601 with time zone")
     q: str = Field("", max_length=200, description="Text search: name, e-mail, company")
     sort: Literal[tuple(SORTS)] = "-created"  # type: ignore[valid-type]
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(25, ge=1, le=100)
 
 
-@router.get("/leads", response={200: LeadPage, **ERRORS}, summary="List leads")
+@router.get("/leads", response={200: LeadPage, **READ_ERRORS}, summary="List leads")
 def list_leads(request: HttpRequest, query: Query[LeadListQuery]):
     if query.owner not in ("", "me", "none"):
         try:
@@ -120,7 +131,9 @@ def list_leads(request: HttpRequest, query: Query[LeadListQuery]):
         "count": page.count,
         "page": page.number,
         "page_size": page.size,
-        "results": [lead_out(lead) for lead in page.items],
+        "results": [
+            lead_out(lead, limited=contact_fields_limited(request.user)) for lead in page.items
+        ],
     }
 
 
@@ -131,22 +144,24 @@ def _get_or_404(request: HttpRequest, lead_id: UUID):
     return lead
 
 
-def _detail(lead) -> dict:
+def _detail(request: HttpRequest, lead) -> dict:
     return {
-        **lead_out(lead),
-        "timeline": [activity_out(a) for a in activity_timeline(lead=lead)],
+        **lead_out(lead, limited=contact_fields_limited(request.user)),
+        "timeline": [activity_out(a) for a in activity_timeline(user=request.user, lead=lead)],
         "stage_changes": [
             stage_change_out(c) for c in lead.stage_changes.select_related("by").all()
         ],
     }
 
 
-@router.get("/leads/{lead_id}", response={200: LeadDetailOut, **ERRORS}, summary="One lead")
+@router.get("/leads/{lead_id}", response={200: LeadDetailOut, **DETAIL_ERRORS}, summary="One lead")
 def get_lead(request: HttpRequest, lead_id: UUID):
-    return _detail(_get_or_404(request, lead_id))
+    return _detail(request, _get_or_404(request, lead_id))
 
 
-@router.patch("/leads/{lead_id}", response={200: LeadDetailOut, **ERRORS}, summary="Edit a lead")
+@router.patch(
+    "/leads/{lead_id}", response={200: LeadDetailOut, **WRITE_ERRORS}, summary="Edit a lead"
+)
 def patch_lead(request: HttpRequest, lead_id: UUID, payload: LeadPatchIn):
     lead = _get_or_404(request, lead_id)
     changes: dict = {}
@@ -174,12 +189,12 @@ def patch_lead(request: HttpRequest, lead_id: UUID, payload: LeadPatchIn):
     if errors:
         raise DomainValidationError(errors)
     services.lead_update(lead=lead, actor=request.user, changes=changes)
-    return _detail(_get_or_404(request, lead_id))
+    return _detail(request, _get_or_404(request, lead_id))
 
 
 @router.post(
     "/leads/{lead_id}/transition",
-    response={200: LeadDetailOut, **ERRORS},
+    response={200: LeadDetailOut, **WRITE_ERRORS},
     summary="Move a lead to another stage",
     description="Refused with 409 when the lifecycle does not allow the move; the answer "
     "lists the allowed stages. Moves to lost, recycled and disqualified need a reason.",
@@ -189,4 +204,4 @@ def transition_lead(request: HttpRequest, lead_id: UUID, payload: TransitionIn):
     services.lead_transition(
         lead=lead, to_stage=payload.to, actor=request.user, reason=payload.reason
     )
-    return _detail(_get_or_404(request, lead_id))
+    return _detail(request, _get_or_404(request, lead_id))

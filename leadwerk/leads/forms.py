@@ -27,6 +27,8 @@ PERSON_KEYS = (
 )
 COMPANY_KEYS = ("name", "website", "industry", "employees", "country", "postal_code", "city")
 COMPANY_FORM_FIELD = {k: f"company_{k}" for k in COMPANY_KEYS}
+# What a visitor typed into a public form, given back when a submission is refused.
+PUBLIC_RESUBMIT_FIELDS = (*PERSON_KEYS[:-1], "company_name", "message", "page")
 
 
 def build_lead_in(cleaned: dict, *, channel: str, campaign: str) -> LeadIn:
@@ -47,29 +49,114 @@ def build_lead_in(cleaned: dict, *, channel: str, campaign: str) -> LeadIn:
     )
 
 
+# The contract's messages are English: they are the API's too. Where a user of the UI can
+# cause one, the form says the same in the user's language and at the field it is about.
+# (location in the contract, start of the contract's message, form field, message)
+_CONTRACT_MESSAGES = [
+    (
+        ("person",),
+        "a person needs an e-mail address or a phone number",
+        "email",
+        _("Enter an e-mail address or a phone number."),
+    ),
+    (
+        ("person",),
+        "a person without e-mail needs a last name",
+        "last_name",
+        _("Without an e-mail address, enter at least the last name."),
+    ),
+    (
+        ("person", "email"),
+        "not a valid e-mail address",
+        "email",
+        _("Enter a valid e-mail address, e.g. name@example.com."),
+    ),
+    (
+        ("person", "phone"),
+        "a phone number needs digits",
+        "phone",
+        _("A phone number needs digits."),
+    ),
+    (
+        ("company",),
+        "a German postal code has five digits",
+        "company_postal_code",
+        _("A German postal code has five digits."),
+    ),
+    (
+        ("company", "employees"),
+        "",
+        "company_employees",
+        _("Enter a head count or a band such as 50-249."),
+    ),
+    (
+        ("company", "country"),
+        "unknown country",
+        "company_country",
+        _("Unknown country. Enter a code such as DE or a name such as Österreich."),
+    ),
+]
+
+
 def add_contract_errors(form: forms.Form, exc: PydanticValidationError) -> None:
     """Attach the contract's errors to the form fields they belong to."""
     for error in exc.errors():
-        loc = [str(p) for p in error["loc"]]
-        field = None
-        if len(loc) >= 2 and loc[0] == "person" and loc[1] in form.fields:
-            field = loc[1]
-        elif len(loc) >= 2 and loc[0] == "company":
-            name = COMPANY_FORM_FIELD.get(loc[1])
-            field = name if name in form.fields else None
-        elif loc and loc[0] in form.fields:
-            field = loc[0]
+        loc = tuple(str(p) for p in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
+        field = None
+        for where, starts, name, text in _CONTRACT_MESSAGES:
+            if loc == where and message.startswith(starts) and name in form.fields:
+                field, message = name, text
+                break
+        else:
+            if len(loc) >= 2 and loc[0] == "person" and loc[1] in form.fields:
+                field = loc[1]
+            elif len(loc) >= 2 and loc[0] == "company":
+                name = COMPANY_FORM_FIELD.get(loc[1])
+                field = name if name in form.fields else None
+            elif loc and loc[0] in form.fields:
+                field = loc[0]
+        if field is not None and field in form.errors:
+            continue  # Django's own check already named the problem there
         form.add_error(field, message)
+
+
+def contract_check(form: forms.Form, cleaned: dict, *, channel: str, campaign: str):
+    """Validate ``cleaned`` against the intake contract; attach its errors to the form.
+    Returns the contract's value when the whole form is valid, else None."""
+    try:
+        lead_in = build_lead_in(cleaned, channel=channel, campaign=campaign)
+    except PydanticValidationError as exc:
+        add_contract_errors(form, exc)
+        return None
+    return None if form.errors else lead_in
 
 
 class _LeadFields(forms.Form):
     salutation = forms.ChoiceField(
-        label=_("Salutation"), choices=Salutation.choices, required=False
+        label=_("Salutation"),
+        choices=Salutation.choices,
+        required=False,
+        widget=forms.Select(attrs={"autocomplete": "honorific-prefix"}),
     )
-    title = forms.CharField(label=_("Title"), max_length=40, required=False)
-    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
-    last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("e.g. Dr.")}),
+    )
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
     email = forms.CharField(
         label=_("E-mail"),
         max_length=254,
@@ -82,8 +169,18 @@ class _LeadFields(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
-    job_title = forms.CharField(label=_("Job title"), max_length=150, required=False)
-    company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
+    job_title = forms.CharField(
+        label=_("Job title"),
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
+    )
+    company_name = forms.CharField(
+        label=_("Company"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
     message = forms.CharField(
         label=_("Message"),
         max_length=10_000,
@@ -163,28 +260,50 @@ class LeadEntryForm(_LeadFields):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].queryset = Channel.objects.filter(is_active=True)
+        self.fields["channel"].empty_label = _("— choose —")
         self.fields["campaign"].queryset = Campaign.objects.filter(is_active=True).select_related(
             "channel"
         )
+        self.fields["campaign"].empty_label = _("— none —")
         self.lead_in: LeadIn | None = None
 
     def clean(self):
         cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        try:
-            self.lead_in = build_lead_in(
-                cleaned,
-                channel=cleaned["channel"].slug,
-                campaign=cleaned["campaign"].slug if cleaned.get("campaign") else "",
+        channel, campaign = cleaned.get("channel"), cleaned.get("campaign")
+        if channel and campaign and campaign.channel_id != channel.id:
+            self.add_error(
+                "campaign",
+                _("This campaign belongs to the channel %(channel)s.")
+                % {"channel": campaign.channel.name},
             )
-        except PydanticValidationError as exc:
-            add_contract_errors(self, exc)
+        company_details = [
+            name
+            for name in self.fields
+            if name.startswith("company_")
+            and name not in ("company_name", "company_country")
+            and cleaned.get(name)
+        ]
+        if company_details and not cleaned.get("company_name"):
+            self.add_error(
+                "company_name",
+                _("Enter the company's name, or leave the other company fields empty."),
+            )
+        # The contract runs even when a field is already wrong, so one round names every
+        # problem; a missing channel gets a stand-in that is never stored.
+        self.lead_in = contract_check(
+            self,
+            cleaned,
+            channel=channel.slug if channel else "-",
+            campaign=campaign.slug if campaign else "",
+        )
         return cleaned
 
 
 class PublicLeadForm(_LeadFields):
     """A web form on a company website. Which optional fields show is set per WebForm."""
+
+    # Fields that share a row with their neighbour on wide screens.
+    half_width = frozenset({"salutation", "title", "first_name", "last_name", "phone", "job_title"})
 
     # Honeypot: hidden from people by CSS, filled in by bots.
     homepage = forms.CharField(required=False, label=_("Leave this field empty"))
@@ -209,16 +328,12 @@ class PublicLeadForm(_LeadFields):
 
     def clean(self):
         cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        try:
-            self.lead_in = build_lead_in(
-                {**cleaned, "product_interest": self.webform.product_interest},
-                channel=self.webform.channel.slug,
-                campaign=self.webform.campaign.slug if self.webform.campaign_id else "",
-            )
-        except PydanticValidationError as exc:
-            add_contract_errors(self, exc)
+        self.lead_in = contract_check(
+            self,
+            {**cleaned, "product_interest": self.webform.product_interest},
+            channel=self.webform.channel.slug,
+            campaign=self.webform.campaign.slug if self.webform.campaign_id else "",
+        )
         return cleaned
 
 
@@ -231,13 +346,28 @@ class TransitionForm(forms.Form):
 
 class LogActivityForm(forms.Form):
     type = forms.ChoiceField(label=_("Type"), choices=[(t.value, t.label) for t in LOGGABLE_TYPES])
-    subject = forms.CharField(label=_("Subject"), max_length=300)
+    subject = forms.CharField(
+        label=_("Subject"),
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. reached, sends the RFQ on Monday")}),
+    )
     body = forms.CharField(
         label=_("Notes"),
         max_length=10_000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    restricted = forms.BooleanField(
+        label=_("Restricted note (only you, the owner, team managers and admins see it)"),
+        required=False,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("restricted") and cleaned.get("type") != "note":
+            self.add_error("restricted", _("Only notes can be restricted."))
+        return cleaned
 
 
 class WebFormForm(forms.ModelForm):
@@ -256,12 +386,14 @@ class WebFormForm(forms.ModelForm):
             "thank_you_text",
             "is_active",
         ]
-        widgets = {
-            "language": forms.Select(
-                choices=[("", _("Visitor's browser")), ("de", "Deutsch"), ("en", "English")]
-            ),
-            "thank_you_text": forms.Textarea(attrs={"rows": 3}),
-        }
+        widgets = {"thank_you_text": forms.Textarea(attrs={"rows": 3})}
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("Visitor's browser")), ("de", "Deutsch"), ("en", "English")],
+        required=False,
+        help_text=_("Empty: the form speaks the language the visitor's browser asks for."),
+    )
 
     def clean(self):
         cleaned = super().clean()

@@ -7,7 +7,14 @@ import re
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from stdnum.eu import vat as eu_vat
 
 from leadwerk.contacts.choices import EmployeeBand, Language, Salutation
@@ -130,11 +137,18 @@ class CompanyIn(_In):
     city: Line = Field("", max_length=100)
     vat_id: Line = Field("", max_length=20)
 
-    @field_validator("employees")
+    @field_validator("employees", mode="before")
     @classmethod
-    def _employees(cls, value: int | str | None) -> int | str | None:
+    def _employees(cls, value: object) -> int | str | None:
+        # Before pydantic's own coercion, which would take true for 1 and 12.7 for 12.
         if value is None or value == "":
             return None
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("must be a number or an employee band such as '50-249'")
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError("must be a whole number")
+            value = int(value)
         if isinstance(value, int):
             if value < 0 or value > 10_000_000:
                 raise ValueError("must be between 0 and 10,000,000")
@@ -160,22 +174,21 @@ class CompanyIn(_In):
     def _vat(cls, value: str) -> str:
         if not value:
             return ""
-        compact = eu_vat.compact(value)
-        if compact[:2].isalpha() and compact[:2].upper() in eu_vat.MEMBER_STATES | {"EL"}:
+        compact = re.sub(r"[\s.\-/]", "", value).upper()
+        if compact[:2].lower() in eu_vat.MEMBER_STATES or compact[:2] == "EL":
             if not eu_vat.is_valid(compact):
                 raise ValueError(f"'{value}' is not a valid EU VAT ID")
-            return compact.upper()
-        return compact.upper()
+            return compact
+        # Not an EU VAT ID (Swiss CHE-… MWST, British GB…): no check here, kept as given.
+        return value
 
-    @model_validator(mode="after")
-    def _postal_code(self) -> CompanyIn:
-        if (
-            self.country == "DE"
-            and self.postal_code
-            and not re.fullmatch(r"\d{5}", self.postal_code)
-        ):
+    @field_validator("postal_code")
+    @classmethod
+    def _postal_code(cls, value: str, info: ValidationInfo) -> str:
+        # ``country`` is declared before ``postal_code``, so it is already validated here.
+        if value and info.data.get("country") == "DE" and not re.fullmatch(r"\d{5}", value):
             raise ValueError("a German postal code has five digits")
-        return self
+        return value
 
     @property
     def employee_count(self) -> int | None:

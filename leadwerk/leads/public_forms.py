@@ -12,14 +12,24 @@ _SALT = "leadwerk.webform"
 
 
 def form_token_issue(*, form_uuid) -> str:
+    """A token for one rendering of the form: which form, and when it was rendered."""
     return signing.dumps({"f": str(form_uuid), "t": round(time.time(), 3)}, salt=_SALT)
 
 
 class BadFormToken(Exception):  # noqa: N818
-    """The token is forged, for another form, expired or used implausibly fast."""
+    """The token is forged, for another form, expired or used implausibly fast.
+
+    ``reason`` is one of ``invalid``, ``other_form``, ``expired``, ``too_fast``.
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def form_token_check(token: str, *, form_uuid) -> None:
+    """Raise :class:`BadFormToken` unless ``token`` was issued for this form, is younger
+    than LEADWERK_FORM_TOKEN_MAX_AGE and older than LEADWERK_FORM_MIN_FILL_SECONDS."""
     try:
         data = signing.loads(token, salt=_SALT, max_age=settings.LEADWERK_FORM_TOKEN_MAX_AGE)
     except signing.SignatureExpired:
@@ -27,7 +37,10 @@ def form_token_check(token: str, *, form_uuid) -> None:
     except signing.BadSignature:
         raise BadFormToken("invalid") from None
     if not isinstance(data, dict) or data.get("f") != str(form_uuid):
-        raise BadFormToken("other form")
-    age = time.time() - float(data.get("t", 0))
-    if age < settings.LEADWERK_FORM_MIN_FILL_SECONDS:
-        raise BadFormToken("too fast")
+        raise BadFormToken("other_form")
+    try:
+        issued = float(data.get("t", 0))
+    except (TypeError, ValueError):
+        raise BadFormToken("invalid") from None
+    if time.time() - issued < settings.LEADWERK_FORM_MIN_FILL_SECONDS:
+        raise BadFormToken("too_fast")

@@ -97,10 +97,18 @@ class ValidationErrorOut(Schema):
 
 
 class MessageOut(Schema):
+    """Every error other than 422: what went wrong in ``detail``; a 409 also carries a
+    ``code`` and, by code, the ``allowed`` stages or the existing ``lead_id``."""
+
     detail: str
     code: str | None = None
     allowed: list[str] | None = None
     lead_id: UUID | None = None
+
+
+def error_responses(*codes: int) -> dict[int, type[Schema]]:
+    """The documented error answers of an endpoint: 422 has field errors, the rest a message."""
+    return {code: ValidationErrorOut if code == 422 else MessageOut for code in codes}
 
 
 def user_ref(user) -> dict | None:
@@ -109,13 +117,13 @@ def user_ref(user) -> dict | None:
     return {"id": user.uuid, "name": str(user), "email": user.email}
 
 
-def lead_out(lead) -> dict:
+def lead_out(lead, *, limited: bool = False) -> dict:
     return {
         "id": lead.uuid,
         "stage": lead.stage,
         "owner": user_ref(lead.owner),
         "person": person_out(lead.person),
-        "company": company_out(lead.company) if lead.company_id else None,
+        "company": company_out(lead.company, limited=limited) if lead.company_id else None,
         "channel": lead.channel.slug,
         "campaign": lead.campaign.slug if lead.campaign_id else None,
         "source": lead.source,

@@ -5,28 +5,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 
 from leadwerk.accounts.choices import Role
 from leadwerk.accounts.selectors import team_ids_managed_by, user_sees_everything
 
+from .choices import Stage
 from .models import Lead, WebForm
 
+# Stages sort in lifecycle order, not alphabetically.
+_STAGE_ORDER = Case(
+    *(When(stage=stage, then=Value(i)) for i, stage in enumerate(Stage.values)),
+    default=Value(len(Stage.values)),
+    output_field=IntegerField(),
+)
+# Leads without a company or owner come last in both directions, on every database
+# (SQLite and PostgreSQL disagree on where NULLs go by default).
 SORTS = {
-    "created": "created_at",
-    "-created": "-created_at",
-    "stage": "stage",
-    "-stage": "-stage",
-    "name": "person__last_name",
-    "-name": "-person__last_name",
-    "company": "company__name",
-    "-company": "-company__name",
-    "channel": "channel__rank",
-    "-channel": "-channel__rank",
-    "owner": "owner__last_name",
-    "-owner": "-owner__last_name",
-    "updated": "updated_at",
-    "-updated": "-updated_at",
+    "created": F("created_at").asc(),
+    "-created": F("created_at").desc(),
+    "stage": _STAGE_ORDER.asc(),
+    "-stage": _STAGE_ORDER.desc(),
+    "name": Lower("person__last_name").asc(),
+    "-name": Lower("person__last_name").desc(),
+    "company": Lower("company__name").asc(nulls_last=True),
+    "-company": Lower("company__name").desc(nulls_last=True),
+    "channel": F("channel__rank").asc(),
+    "-channel": F("channel__rank").desc(),
+    "owner": Lower("owner__last_name").asc(nulls_last=True),
+    "-owner": Lower("owner__last_name").desc(nulls_last=True),
+    "updated": F("updated_at").asc(),
+    "-updated": F("updated_at").desc(),
 }
 DEFAULT_SORT = "-created"
 
@@ -46,6 +56,16 @@ def lead_scope_q(user) -> Q | None:
     if user.has_role(Role.PARTNER) and user.partner_id:
         q |= Q(partner_id=user.partner_id)
     return q
+
+
+def user_may_create_leads(user) -> bool:
+    """Partners receive leads; only internal roles enter new ones."""
+    return not (
+        user.has_role(Role.PARTNER)
+        and not user.has_role(
+            Role.ADMIN, Role.MARKETING, Role.INSIDE_SALES, Role.SALES_REP, Role.SALES_MANAGER
+        )
+    )
 
 
 def lead_scope(*, user) -> QuerySet[Lead]:

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 
 from leadwerk.activities.choices import RESPONSE_TYPES, ActivityType
 from leadwerk.activities.services import activity_record
+from leadwerk.audit.choices import AuditAction
+from leadwerk.audit.services import audit_record
 from leadwerk.campaigns.selectors import campaign_by_slug, channel_by_slug
 from leadwerk.contacts.services import company_match_or_create, person_match_or_create
 from leadwerk.errors import Conflict, DomainValidationError, FieldError
@@ -46,13 +48,17 @@ def _body_hash(data: LeadIn) -> str:
 
 
 def _resolve_channel_and_campaign(data: LeadIn):
+    """Look up the channel and campaign by slug; return them with the errors found (not
+    raised: the caller raises them after the idempotency check)."""
     errors: list[FieldError] = []
-    channel = channel_by_slug(data.channel)
+    campaign = campaign_by_slug(data.campaign) if data.campaign else None
+    if campaign is not None and campaign.channel.slug == data.channel:
+        channel = campaign.channel  # loaded with the campaign: no second query
+    else:
+        channel = channel_by_slug(data.channel)
     if channel is None or not channel.is_active:
         errors.append(FieldError(("channel",), f"unknown channel '{data.channel}'", "unknown"))
-    campaign = None
     if data.campaign:
-        campaign = campaign_by_slug(data.campaign)
         if campaign is None or not campaign.is_active:
             errors.append(
                 FieldError(("campaign",), f"unknown campaign '{data.campaign}'", "unknown")
@@ -66,9 +72,7 @@ def _resolve_channel_and_campaign(data: LeadIn):
                     "mismatch",
                 )
             )
-    if errors:
-        raise DomainValidationError(errors)
-    return channel, campaign
+    return channel, campaign, errors
 
 
 def lead_intake(
@@ -87,13 +91,25 @@ def lead_intake(
     ``context`` (e.g. the form's page URL, the client IP) goes into the timeline entry.
     """
     body_hash = _body_hash(data) if idempotency_key else ""
+    # Channels and campaigns are reference data: read them before the transaction, so that
+    # on SQLite (write lock taken at BEGIN) other intakes do not wait for these reads.
+    channel, campaign, errors = _resolve_channel_and_campaign(data)
     try:
         with transaction.atomic():
             if idempotency_key:
                 replay = _idempotent_replay(actor=actor, key=idempotency_key, body_hash=body_hash)
                 if replay is not None:
                     return IntakeResult(replay, replayed=True)
-            result = _intake(data=data, source=source, actor=actor, context=context)
+            if errors:
+                raise DomainValidationError(errors)
+            result = _intake(
+                data=data,
+                channel=channel,
+                campaign=campaign,
+                source=source,
+                actor=actor,
+                context=context,
+            )
             if idempotency_key:
                 IdempotencyKey.objects.create(
                     user=actor, key=idempotency_key, body_hash=body_hash, lead=result.lead
@@ -105,32 +121,50 @@ def lead_intake(
             replay = _idempotent_replay(actor=actor, key=idempotency_key, body_hash=body_hash)
             if replay is not None:
                 return IntakeResult(replay, replayed=True)
+        # A concurrent request with the same external_id won the race: the same 409 as
+        # when it had committed before we looked.
+        if data.external_id and channel is not None:
+            _external_id_check(channel=channel, external_id=data.external_id)
         raise
 
 
 def _idempotent_replay(*, actor, key: str, body_hash: str) -> Lead | None:
-    previous = IdempotencyKey.objects.select_related("lead").filter(user=actor, key=key).first()
+    # Usually there is none: look with a narrow query, load the lead only for a replay.
+    previous = (
+        IdempotencyKey.objects.filter(user=actor, key=key)
+        .values_list("body_hash", "lead_id")
+        .first()
+    )
     if previous is None:
         return None
-    if previous.body_hash != body_hash:
+    if previous[0] != body_hash:
         raise Conflict(
             "this Idempotency-Key was already used with a different request body",
             code="idempotency_mismatch",
         )
-    return previous.lead
+    return Lead.objects.get(pk=previous[1])
 
 
-def _intake(*, data: LeadIn, source: LeadSource, actor, context: dict | None) -> IntakeResult:
-    channel, campaign = _resolve_channel_and_campaign(data)
+def _external_id_check(*, channel, external_id: str) -> None:
+    """Raise :class:`Conflict` naming the lead that already has this external_id."""
+    existing = (
+        Lead.objects.filter(channel=channel, external_id=external_id)
+        .values_list("uuid", flat=True)
+        .first()
+    )
+    if existing is not None:
+        raise Conflict(
+            f"a lead with external_id '{external_id}' already exists in channel '{channel.slug}'",
+            code="duplicate_external_id",
+            extra={"lead_id": str(existing)},
+        )
+
+
+def _intake(
+    *, data: LeadIn, channel, campaign, source: LeadSource, actor, context: dict | None
+) -> IntakeResult:
     if data.external_id:
-        existing = Lead.objects.filter(channel=channel, external_id=data.external_id).first()
-        if existing is not None:
-            raise Conflict(
-                f"a lead with external_id '{data.external_id}' already exists in channel "
-                f"'{channel.slug}'",
-                code="duplicate_external_id",
-                extra={"lead_id": str(existing.uuid)},
-            )
+        _external_id_check(channel=channel, external_id=data.external_id)
     company_match = None
     if data.company is not None:
         c = data.company
@@ -191,6 +225,50 @@ def _intake(*, data: LeadIn, source: LeadSource, actor, context: dict | None) ->
             payload[f"{label}_differing"] = match.differing
     if context:
         payload["context"] = context
+    if person_match.created:
+        audit_record(
+            action=AuditAction.CREATE,
+            actor=actor,
+            object_type="person",
+            object_id=person.uuid,
+            person=person,
+            summary=f"person {person} created ({source})",
+            after={k: getattr(person, k) for k in ("first_name", "last_name", "email", "phone")},
+        )
+    elif person_match.filled:
+        audit_record(
+            action=AuditAction.UPDATE,
+            actor=actor,
+            object_type="person",
+            object_id=person.uuid,
+            person=person,
+            summary=f"person {person} completed ({source})",
+            after=person_match.filled,
+        )
+    if company_match is not None and company_match.created:
+        audit_record(
+            action=AuditAction.CREATE,
+            actor=actor,
+            object_type="company",
+            object_id=company_match.obj.uuid,
+            person=person,
+            summary=f"company {company_match.obj} created",
+            after={"name": company_match.obj.name},
+        )
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        object_type="lead",
+        object_id=lead.uuid,
+        person=person,
+        summary=f"lead for {person} created ({source}, {channel.slug})",
+        after={
+            "stage": Stage.NEW,
+            "channel": channel.slug,
+            "source": source,
+            "campaign": campaign.slug if campaign else None,
+        },
+    )
     activity_record(
         person=person,
         lead=lead,
@@ -254,6 +332,16 @@ def lead_transition(*, lead: Lead, to_stage: str, actor, reason: str = "") -> St
             payload={"from": from_stage, "to": to_stage, "reason": reason},
             occurred_at=now,
         )
+        audit_record(
+            action=AuditAction.STAGE_CHANGE,
+            actor=actor,
+            object_type="lead",
+            object_id=lead.uuid,
+            person=lead.person,
+            summary=f"{from_stage} → {to_stage}",
+            before={"stage": from_stage},
+            after={"stage": to_stage, "reason": reason},
+        )
     return change
 
 
@@ -272,7 +360,13 @@ def lead_update(*, lead: Lead, actor, changes: dict) -> Lead:
             [FieldError((name,), "this field cannot be changed here") for name in sorted(unknown)]
         )
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().select_related("owner", "campaign").get(pk=lead.pk)
+        # Lock only the lead's row: PostgreSQL refuses FOR UPDATE on the nullable side of
+        # the outer joins that select_related makes for owner and campaign.
+        lead = (
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("owner", "campaign")
+            .get(pk=lead.pk)
+        )
         if (
             changes.get("campaign") is not None
             and changes["campaign"].channel_id != lead.channel_id
@@ -304,6 +398,16 @@ def lead_update(*, lead: Lead, actor, changes: dict) -> Lead:
         if "owner" in diff:
             lead.assigned_at = now if lead.owner else None
             fields.append("assigned_at")
+            audit_record(
+                action=AuditAction.ASSIGN,
+                actor=actor,
+                object_type="lead",
+                object_id=lead.uuid,
+                person=lead.person,
+                summary=f"owner: {diff['owner']['from']} → {diff['owner']['to']}",
+                before={"owner": diff["owner"]["from"]},
+                after={"owner": diff["owner"]["to"]},
+            )
             activity_record(
                 person=lead.person,
                 lead=lead,
@@ -315,6 +419,16 @@ def lead_update(*, lead: Lead, actor, changes: dict) -> Lead:
             )
         lead.save(update_fields=fields)
         if diff:
+            audit_record(
+                action=AuditAction.UPDATE,
+                actor=actor,
+                object_type="lead",
+                object_id=lead.uuid,
+                person=lead.person,
+                summary=", ".join(diff),
+                before={k: v["from"] for k, v in diff.items()},
+                after={k: v["to"] for k, v in diff.items()},
+            )
             activity_record(
                 person=lead.person,
                 lead=lead,
@@ -334,14 +448,25 @@ def _display(value) -> object:
 
 
 def lead_log_activity(
-    *, lead: Lead, actor, type: ActivityType, subject: str, body: str = ""
+    *,
+    lead: Lead,
+    actor,
+    type: ActivityType,
+    subject: str,
+    body: str = "",
+    restricted: bool = False,
 ) -> None:
     """Log a call, e-mail, meeting, note, … on the lead. The first call, e-mail or meeting
-    is the lead's first response (it stops the response-time clock)."""
+    is the lead's first response (it stops the response-time clock). Only notes can be
+    ``restricted`` (hidden from marketing and partners)."""
+    if restricted and type != ActivityType.NOTE:
+        raise DomainValidationError(
+            [FieldError(("restricted",), "only notes can be restricted", "not_allowed")]
+        )
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         now = timezone.now()
-        activity_record(
+        activity = activity_record(
             person=lead.person,
             lead=lead,
             type=type,
@@ -349,6 +474,15 @@ def lead_log_activity(
             subject=subject,
             payload={"body": body} if body else {},
             occurred_at=now,
+            restricted=restricted,
+        )
+        audit_record(
+            action=AuditAction.CREATE,
+            actor=actor,
+            object_type="activity",
+            object_id=activity.uuid,
+            person=lead.person,
+            summary=f"{type} logged on lead {lead.uuid}" + (" (restricted)" if restricted else ""),
         )
         if type in RESPONSE_TYPES and lead.first_response_at is None:
             lead.first_response_at = now
@@ -359,4 +493,13 @@ def webform_save(*, webform, actor) -> None:
     """Create or change a public web form (validated by its form before)."""
     with transaction.atomic():
         webform.full_clean()
+        created = webform._state.adding
         webform.save()
+        audit_record(
+            action=AuditAction.CREATE if created else AuditAction.UPDATE,
+            actor=actor,
+            object_type="webform",
+            object_id=webform.uuid,
+            summary=f"web form {webform.name}",
+            after={"name": webform.name, "active": webform.is_active},
+        )

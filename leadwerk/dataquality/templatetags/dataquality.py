@@ -1,36 +1,30 @@
 """{% person_quality_panel person %} / {% company_quality_panel company %}: the data-quality
-box on the person and company pages (completeness, flags, last check, merges, a fix link)."""
+box on the person and company pages (completeness, flags, last check, merges, a fix link),
+loaded by htmx after the page so the page's own queries stay as they are; and the
+``percent`` filter."""
 
 from __future__ import annotations
 
 from django import template
+from django.urls import reverse
 from django.utils.formats import number_format
-
-from leadwerk.dedup.choices import Entity
-from leadwerk.dedup.selectors import merges_of
-
-from ..selectors import company_quality, person_quality
 
 register = template.Library()
 
 
-@register.inclusion_tag("dataquality/partials/detail_panel.html")
+@register.inclusion_tag("dataquality/partials/panel_loader.html")
 def person_quality_panel(person):
     return {
-        "quality": person_quality(person=person),
-        "merges": merges_of(entity=Entity.PERSON, obj_id=person.pk, limit=5),
-        "care_url_name": "dataquality:person_care",
-        "obj": person,
+        "panel_url": reverse("dataquality:person_panel", args=[person.uuid]),
+        "care_url": reverse("dataquality:person_care", args=[person.uuid]),
     }
 
 
-@register.inclusion_tag("dataquality/partials/detail_panel.html")
+@register.inclusion_tag("dataquality/partials/panel_loader.html")
 def company_quality_panel(company):
     return {
-        "quality": company_quality(company=company),
-        "merges": merges_of(entity=Entity.COMPANY, obj_id=company.pk, limit=5),
-        "care_url_name": "dataquality:company_care",
-        "obj": company,
+        "panel_url": reverse("dataquality:company_panel", args=[company.uuid]),
+        "care_url": reverse("dataquality:company_care", args=[company.uuid]),
     }
 
 

@@ -164,7 +164,7 @@ def test_daily_snapshot_and_dashboard(people, client_admin):
 
 def test_pages_render_and_are_scoped(people, rep, client_admin):
     full, _, _ = people
-    client = Client()
+    client = Client(headers={"Accept-Language": "en"})
     client.force_login(rep)
     assert client.get(reverse("dataquality:dashboard")).status_code == 302  # reps: their tasks
     assert client.get(reverse("dataquality:tasks")).status_code == 200
@@ -180,7 +180,7 @@ def test_pages_render_and_are_scoped(people, rep, client_admin):
 
 def test_person_care_form_saves_and_thanks(people, rep):
     _, no_phone, _ = people
-    client = Client()
+    client = Client(headers={"Accept-Language": "en"})
     client.force_login(rep)
     url = reverse("dataquality:person_care", args=[no_phone.uuid])
     data = {
@@ -228,13 +228,25 @@ def test_settings_page_changes_required_fields_and_thresholds(client_admin):
     assert bad.status_code == 422
 
 
-def test_person_page_shows_the_quality_panel(people, client_admin):
+def test_person_page_loads_the_quality_panel(people, client_admin):
     full, _, _ = people
     RecordFlag.objects.create(
         person=full, field="phone", kind=FlagKind.INVALID, value="<i>x</i>", reason="kaputt"
     )
     html = client_admin.get(full.get_absolute_url()).content.decode()
-    assert "Data quality" in html and "&lt;i&gt;x&lt;/i&gt;" in html
+    panel_url = reverse("dataquality:person_panel", args=[full.uuid])
+    assert f'hx-get="{panel_url}"' in html
     assert reverse("dataquality:person_care", args=[full.uuid]) in html
+    panel = client_admin.get(panel_url).content.decode()
+    assert "Data quality" in panel and "&lt;i&gt;x&lt;/i&gt;" in panel and "kaputt" in panel
     html = client_admin.get(full.company.get_absolute_url()).content.decode()
-    assert reverse("dataquality:company_care", args=[full.company.uuid]) in html
+    assert reverse("dataquality:company_panel", args=[full.company.uuid]) in html
+    panel = client_admin.get(reverse("dataquality:company_panel", args=[full.company.uuid]))
+    assert panel.status_code == 200
+
+
+def test_panels_are_scoped(people):
+    full, _, _ = people
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(UserFactory(username="fremd2", roles=[Role.SALES_REP]))
+    assert client.get(reverse("dataquality:person_panel", args=[full.uuid])).status_code == 404

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def reviewer(marketing_user):
-    client = Client()
+    client = Client(headers={"Accept-Language": "en"})
     client.force_login(marketing_user)
     return client
 
@@ -56,7 +56,7 @@ def test_queue_lists_pairs_with_reasons(reviewer, candidate, django_assert_max_n
     with django_assert_max_num_queries(12):
         response = reviewer.get(reverse("dedup:queue"))
     html = response.content.decode()
-    assert "93,0 %" in html and "same first and last name" in html
+    assert "93.0 %" in html and "same first and last name" in html
     assert reverse("dedup:review", args=[candidate.uuid]) in html
 
 

@@ -29,7 +29,7 @@ LIST = (
 
 @pytest.fixture
 def marketing(marketing_user):
-    client = Client()
+    client = Client(headers={"Accept-Language": "en"})
     client.force_login(marketing_user)
     return client
 
@@ -120,3 +120,17 @@ def test_the_import_list_has_a_fixed_number_of_queries(
     with django_assert_max_num_queries(10):
         response = marketing.get(reverse("imports:list"))
     assert response.content.decode().count("4.csv") == 1
+
+
+def test_the_import_pages_speak_german(marketing_user, trade_fair):
+    client = Client(headers={"Accept-Language": "de"})
+    client.force_login(marketing_user)
+    page = client.get(reverse("imports:list")).content.decode()
+    assert "Liste importieren" in page and "Hochladen und prüfen" in page
+    response = client.post(
+        reverse("imports:list"),
+        {"file": SimpleUploadedFile("x.csv", b"Firma;Ort\nA;B\n"), "channel": trade_fair.pk},
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "Keine Spalte für die E-Mail-Adresse" in page
+    assert "1. Welche Spalte ist welche?" in page

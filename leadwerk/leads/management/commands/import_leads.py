@@ -16,6 +16,7 @@ import hashlib
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -64,7 +65,12 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=1000, help="Rows per transaction")
         parser.add_argument("--quiet", action="store_true", help="No progress bar")
 
-    def handle(self, *args, file: Path, channel: str, campaign: str, user: str, errors, **opts):
+    def handle(self, *args, **opts):
+        # One language on the terminal: the summary lines and the reasons alike.
+        with translation.override("en"):
+            return self._handle(*args, **opts)
+
+    def _handle(self, *args, file: Path, channel: str, campaign: str, user: str, errors, **opts):
         if not file.exists():
             raise CommandError(f"{file}: no such file")
         actor = None

@@ -1,0 +1,1 @@
+"""Benchmarks. Not part of the installed package; run from a checkout (see docs/benchmarks.md)."""

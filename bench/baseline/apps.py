@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BaselineConfig(AppConfig):
+    name = "bench.baseline"
+    label = "bench_baseline"
+    verbose_name = "Benchmark baseline"
