@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 
 from leadwerk.activities.choices import ActivityType
 from leadwerk.activities.services import activity_record
+from leadwerk.audit.choices import AuditAction
+from leadwerk.audit.services import audit_record
 from leadwerk.contacts.choices import EmployeeBand, FederalState, Language, Salutation
 from leadwerk.contacts.countries import country_code
 from leadwerk.contacts.models import Company, Person
@@ -168,6 +170,16 @@ def person_care_update(*, person: Person, actor, changes: dict) -> int:
         payload={"kind": "data_care", "changes": diff},
         occurred_at=now,
     )
+    audit_record(
+        action=AuditAction.UPDATE,
+        object_type="person",
+        object_id=person.uuid,
+        actor=actor,
+        person=person,
+        summary=f"data care: {', '.join(diff)}"[:300],
+        before={k: v["from"] for k, v in diff.items()},
+        after={k: v["to"] for k, v in diff.items()},
+    )
     earned = 0
     for name, change in diff.items():
         if name in flagged:
@@ -255,6 +267,15 @@ def company_care_update(*, company: Company, actor, changes: dict) -> int:
     if "postal_code" in diff and company.country == "DE" and "federal_state" not in diff:
         company.federal_state = federal_state_for(company.postal_code) or company.federal_state
     company.save()
+    audit_record(
+        action=AuditAction.UPDATE,
+        object_type="company",
+        object_id=company.uuid,
+        actor=actor,
+        summary=f"data care: {', '.join(diff)}"[:300],
+        before={k: v["from"] for k, v in diff.items()},
+        after={k: v["to"] for k, v in diff.items()},
+    )
     now = timezone.now()
     RecordFlag.objects.filter(
         company=company, field__in=list(diff), resolved_at__isnull=True
@@ -317,6 +338,15 @@ def email_mark_bounced(*, person: Person, reason: str = "", actor=None, source: 
         value=person.email,
         reason=(reason or _("e-mail bounced"))[:300],
         source=source[:100],
+    )
+    audit_record(
+        action=AuditAction.UPDATE,
+        object_type="person",
+        object_id=person.uuid,
+        actor=actor,
+        person=person,
+        summary="e-mail flagged as bounced",
+        after={"email_bounced": person.email, "reason": reason},
     )
     activity_record(
         person=person,

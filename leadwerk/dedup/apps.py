@@ -8,3 +8,6 @@ class DedupConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the signal receivers
+        from .consent_merge import register_consent_rule
+
+        register_consent_rule()

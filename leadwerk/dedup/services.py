@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 
 from leadwerk.activities.choices import ActivityType
 from leadwerk.activities.services import activity_record
+from leadwerk.audit.choices import AuditAction
+from leadwerk.audit.services import audit_record
 from leadwerk.contacts.models import Company, Person
 from leadwerk.contacts.normalization import company_name_key, domain_from_website, email_key
 from leadwerk.errors import Conflict, DomainValidationError, FieldError
@@ -504,6 +506,22 @@ def record_merge(
         how=how,
         actor=actor,
     )
+    for uuid_, role in ((survivor.uuid, "survivor"), (merged_uuid, "merged")):
+        audit_record(
+            action=AuditAction.MERGE,
+            object_type=kind.entity,
+            object_id=uuid_,
+            actor=actor,
+            person=uuid_ if kind is PERSON else None,
+            summary=f"{merged_label} merged into {_label(survivor)} ({how})"[:300],
+            after={
+                "role": role,
+                "survivor": str(survivor.uuid),
+                "merged": str(merged_uuid),
+                "merge": str(record.uuid),
+                "values_taken": record.values_taken,
+            },
+        )
     if kind is PERSON:
         activity_record(
             person=survivor,
@@ -587,6 +605,16 @@ def merge_undo(*, record: MergeRecord, actor=None) -> tuple[models.Model, models
                 subject=_("Merge with %(name)s undone") % {"name": _label(other)},
                 payload=payload,
             )
+    for obj in (survivor, merged):
+        audit_record(
+            action=AuditAction.UPDATE,
+            object_type=kind.entity,
+            object_id=obj.uuid,
+            actor=actor,
+            person=obj.uuid if kind is PERSON else None,
+            summary=f"merge of {record.merged_label} into {record.survivor_label} undone"[:300],
+            after={"merge": str(record.uuid), "kept_values_changed_since": sorted(kept)},
+        )
     records_unmerged.send(sender=model, survivor=survivor, merged=merged, record=record)
     survivor.refresh_from_db()
     merged.refresh_from_db()

@@ -281,3 +281,63 @@ def test_merge_history_is_kept(pair, admin_user):
     record = MergeRecord.objects.get()
     assert (record.survivor_uuid, record.merged_uuid) == (a.uuid, b.uuid)
     assert record.snapshot["merged"]["email"] == "juergen.mueller@weiss-bau.de"
+
+
+def test_the_stricter_consent_state_wins_and_unmerge_restores_both(admin_user):
+    from leadwerk.consent.choices import ConsentSource, ConsentState, LegalBasis
+    from leadwerk.consent.models import ConsentRecord, ConsentStatus
+    from leadwerk.consent.services import consent_record
+    from leadwerk.tests_support.consent import grant
+
+    a = PersonFactory(first_name="Anna", last_name="Schulz")
+    b = PersonFactory(first_name="Anna", last_name="Schulz")
+    grant(a, purpose="newsletter", channel="email")
+    grant(b, purpose="newsletter", channel="email")
+    consent_record(
+        person=b,
+        purpose="newsletter",
+        channel="email",
+        state=ConsentState.WITHDRAWN,
+        legal_basis=LegalBasis.CONSENT,
+        source=ConsentSource.UNSUBSCRIBE,
+    )
+    grant(b, purpose="product_marketing", channel="phone")
+
+    def states(person):
+        return {
+            (s.purpose, s.channel): s.state for s in ConsentStatus.objects.filter(person=person)
+        }
+
+    before_a, before_b = states(a), states(b)
+    records = {
+        p.pk: set(ConsentRecord.objects.filter(person=p).values_list("id", flat=True))
+        for p in (a, b)
+    }
+    record = person_merge(survivor=a, merged=b, actor=admin_user)
+    assert states(a) == {
+        ("newsletter", "email"): "withdrawn",  # b's withdrawal beats a's grant
+        ("product_marketing", "phone"): "granted",
+    }
+    assert set(ConsentRecord.objects.filter(person=a).values_list("id", flat=True)) == (
+        records[a.pk] | records[b.pk]
+    )
+    merge_undo(record=record, actor=admin_user)
+    assert (states(a), states(b)) == (before_a, before_b)
+    for person in (a, b):
+        assert (
+            set(ConsentRecord.objects.filter(person=person).values_list("id", flat=True))
+            == records[person.pk]
+        )
+
+
+def test_merge_and_unmerge_are_in_the_audit_log(pair, admin_user):
+    from leadwerk.audit.models import AuditEntry
+
+    a, b = pair
+    record = person_merge(survivor=a, merged=b, actor=admin_user)
+    merges = AuditEntry.objects.filter(action="merge")
+    assert {e.person_uuid for e in merges} == {a.uuid, b.uuid}
+    assert all(e.actor == admin_user and e.after["merge"] == str(record.uuid) for e in merges)
+    merge_undo(record=record, actor=admin_user)
+    undone = AuditEntry.objects.filter(action="update", summary__contains="undone")
+    assert {e.person_uuid for e in undone} == {a.uuid, b.uuid}
