@@ -370,7 +370,9 @@ def _preparer(rows: int):
         yield lambda spec, chunk: _Done(prepare_chunk(spec, chunk))
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=setup) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=setup, initargs=(os.getpid(),)
+    ) as pool:
         yield lambda spec, chunk: pool.submit(prepare_chunk, spec, chunk)
 
 

@@ -4,6 +4,9 @@ it before Django is set up."""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from dataclasses import dataclass
 
 
@@ -17,10 +20,20 @@ class Spec:
     campaign: str
 
 
-def setup() -> None:
+def setup(parent_pid: int | None = None) -> None:
+    """Set Django up in a fresh worker, and end the worker when the process that started it
+    is gone (a killed import must not leave workers behind)."""
     import django
 
     django.setup()
+    if parent_pid:
+        threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 def prepare_chunk(spec: Spec, chunk: list[tuple[int, int, list[str]]]) -> list:
