@@ -327,6 +327,9 @@ class BlockingRule:
     name: str
     key: Callable[[Features, int], str]
     keys: Callable[[Features], list[str]] | None = None
+    # Whether the key is stored for the check of a single new record. Keys that only repeat
+    # an exact match the caller does anyway (the same e-mail address) need not be.
+    stored: bool = True
 
     def all_keys(self, features: Features) -> list[str]:
         if self.keys is not None:
@@ -336,18 +339,18 @@ class BlockingRule:
 
 
 def block_keys(features: Features, rules: Sequence[BlockingRule], index: int) -> list[str]:
-    """The keys of one record, as stored for fast look-ups: 'rule:key'."""
+    """The keys of one record, as stored for fast look-ups: 'rule:key' (``stored`` rules)."""
     keys = []
     for rule in rules:
-        key = rule.key(features, index)
+        key = rule.key(features, index) if rule.stored else ""
         if key:
             keys.append(f"{rule.name}:{key}"[:120])
     return keys
 
 
 def all_block_keys(features: Features, rules: Sequence[BlockingRule]) -> list[list[str]]:
-    """The stored keys ('rule:key') of every record."""
-    per_rule = [(rule.name, rule.all_keys(features)) for rule in rules]
+    """The stored keys ('rule:key') of every record (rules with ``stored`` only)."""
+    per_rule = [(rule.name, rule.all_keys(features)) for rule in rules if rule.stored]
     n = len(next(iter(features.values())))
     out: list[list[str]] = [[] for _ in range(n)]
     for name, keys in per_rule:
@@ -373,35 +376,12 @@ def candidate_pairs(
     different sources are kept.
     """
     n = len(next(iter(features.values())))
+    rank = _neighbourhood_rank(features, n)
     chunks: list[np.ndarray] = []
     for rule in rules:
-        groups: dict[str, list[int]] = defaultdict(list)
-        for idx, key in enumerate(rule.all_keys(features)):
-            if key:
-                groups[key].append(idx)
-        left: list[int] = []
-        right: list[int] = []
-        for members in groups.values():
-            size = len(members)
-            if size < 2:
-                continue
-            if size <= max_block:
-                for a in range(size):
-                    ma = members[a]
-                    for b in range(a + 1, size):
-                        left.append(ma)
-                        right.append(members[b])
-            else:
-                ordered = sorted(members, key=lambda k: _sort_key(features, k))
-                for a in range(size):
-                    for b in range(a + 1, min(size, a + window)):
-                        left.append(ordered[a])
-                        right.append(ordered[b])
-        if left:
-            li = np.asarray(left, dtype=np.int64)
-            ri = np.asarray(right, dtype=np.int64)
-            lo, hi = np.minimum(li, ri), np.maximum(li, ri)
-            chunks.append(lo * n + hi)
+        left, right = _rule_pairs(rule.all_keys(features), rank, max_block, window)
+        if len(left):
+            chunks.append(np.minimum(left, right) * n + np.maximum(left, right))
     if not chunks:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
@@ -413,9 +393,48 @@ def candidate_pairs(
     return i[keep], j[keep]
 
 
-def _sort_key(features: Features, index: int) -> tuple:
-    names = sorted(n for n in features if not n.startswith("~"))[:4]
-    return tuple(str(features[name][index]) for name in names)
+def _neighbourhood_rank(features: Features, n: int) -> np.ndarray:
+    """Each record's position when sorted by its first features (the order of the sorted
+    neighbourhood inside an oversized block)."""
+    names = sorted(k for k in features if not k.startswith("~"))[:4]
+    text = ["\x1f".join(parts) for parts in zip(*(features[k] for k in names), strict=True)]
+    rank = np.empty(n, dtype=np.int64)
+    rank[sorted(range(n), key=text.__getitem__)] = np.arange(n)
+    return rank
+
+
+def _rule_pairs(
+    keys: Sequence[str], rank: np.ndarray, max_block: int, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of one blocking rule, generated with numpy: records sorted by (key, rank),
+    then every record paired with the following ones of the same key (all of them in a
+    block up to ``max_block``, the next ``window - 1`` in a larger one)."""
+    ids: dict[str, int] = {}
+    codes = np.fromiter(
+        (ids.setdefault(k, len(ids)) if k else -1 for k in keys), dtype=np.int64, count=len(keys)
+    )
+    present = np.nonzero(codes >= 0)[0]
+    if len(present) < 2:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    order = present[np.lexsort((rank[present], codes[present]))]
+    sorted_codes = codes[order]
+    _, counts = np.unique(sorted_codes, return_counts=True)
+    size = np.repeat(counts, counts)
+    reach = np.where(size <= max_block, max_block, window)
+    lefts, rights = [], []
+    for d in range(1, max_block):
+        if d >= len(order):
+            break
+        ok = (sorted_codes[:-d] == sorted_codes[d:]) & (d < reach[:-d])
+        if not ok.any():
+            break
+        lefts.append(order[:-d][ok])
+        rights.append(order[d:][ok])
+    if not lefts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    return np.concatenate(lefts), np.concatenate(rights)
 
 
 # --- scoring -------------------------------------------------------------------------------

@@ -144,8 +144,8 @@ def _keys(*names: str, min_len: int = 1):
     return keys
 
 
-def _rule(name: str, *names: str, min_len: int = 1) -> BlockingRule:
-    return BlockingRule(name, _key(*names, min_len=min_len), _keys(*names, min_len=min_len))
+def _rule(name: str, *names: str, min_len: int = 1, stored: bool = True) -> BlockingRule:
+    return BlockingRule(name, _key(*names, min_len=min_len), _keys(*names, min_len=min_len), stored)
 
 
 def _company_of(f: Features, i: int) -> str:
@@ -220,7 +220,7 @@ PERSON_SCHEME = Scheme(
         ),
     ],
     blocking=[
-        _rule("e", "email"),
+        _rule("e", "email", stored=False),  # exact e-mail matches are found by the e-mail key
         _rule("p", "phone", min_len=8),
         _rule("n", "last_code", "first_code"),
         BlockingRule("c", *_with_company("last_code")),

@@ -767,13 +767,50 @@ def _decided_pairs(kind: Kind) -> set[tuple[int, int]]:
 
 
 def _keys_rebuild(kind: Kind, ids: list[int], feats: engine.Features) -> None:
+    """Bring the stored blocking keys in line with the records: in batches, keys that are
+    stored already stay, missing ones are added, outdated ones removed (a repeated full
+    check writes next to nothing); keys of records that no longer exist are dropped."""
     all_keys = engine.all_block_keys(feats, kind.scheme.blocking)
+    q = connection.ops.quote_name
+    table = q(MatchKey._meta.db_table)
+    entity_col, obj_col, key_col = q("entity"), q("object_id"), q("key")
     with transaction.atomic():
-        MatchKey.objects.filter(entity=kind.entity).delete()
-        for start in range(0, len(ids), 20_000):
-            part = ids[start : start + 20_000]
-            keys = [[key_hash(k) for k in ks] for ks in all_keys[start : start + 20_000]]
-            match_keys_write(kind, part, keys, fresh=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {entity_col} = %s AND {obj_col} NOT IN "  # noqa: S608
+                f"(SELECT id FROM {q(kind.model._meta.db_table)})",
+                [kind.entity],
+            )
+        step = min(5000, (connection.features.max_query_params or 30_000) - 10)
+        for start in range(0, len(ids), step):
+            part = ids[start : start + step]
+            wanted = {
+                (obj_id, key_hash(k))
+                for obj_id, ks in zip(part, all_keys[start : start + step], strict=True)
+                for k in ks
+            }
+            with connection.cursor() as cursor:
+                marks = ", ".join(["%s"] * len(part))
+                cursor.execute(
+                    f"SELECT {obj_col}, {key_col} FROM {table} WHERE {entity_col} = %s "  # noqa: S608
+                    f"AND {obj_col} IN ({marks})",
+                    [kind.entity, *part],
+                )
+                stored = set(cursor.fetchall())
+                outdated = stored - wanted
+                if outdated:
+                    cursor.executemany(
+                        f"DELETE FROM {table} WHERE {entity_col} = %s AND {obj_col} = %s "  # noqa: S608
+                        f"AND {key_col} = %s",
+                        [(kind.entity, o, k) for o, k in outdated],
+                    )
+                missing = sorted(wanted - stored)
+                if missing:
+                    cursor.executemany(
+                        f"INSERT INTO {table} ({entity_col}, {obj_col}, {key_col}) "  # noqa: S608
+                        "VALUES (%s, %s, %s)",
+                        [(kind.entity, o, k) for o, k in missing],
+                    )
 
 
 def _merge_clusters(kind: Kind, ids_arr, scored: engine.Scored, certain, actor) -> int:

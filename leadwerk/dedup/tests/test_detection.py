@@ -165,9 +165,12 @@ def test_full_run_finds_merges_and_queues_over_the_whole_database(admin_user):
     # keys were built for every survivor, so the intake check finds them now
     found = candidates_for(PERSON, {"first_name": "Karl", "last_name": "Otto"})
     assert found and found[0].other_id == people[5].pk
-    # a second run queues nothing new and merges nothing
+    # a second run queues nothing new and merges nothing; stale keys are cleaned up
+    keys = set(MatchKey.objects.filter(entity="person").values_list("object_id", "key"))
+    MatchKey.objects.create(entity="person", object_id=999_999, key=1)
     again = dedup_run(entity=Entity.PERSON, actor=admin_user)
     assert (again.queued, again.merged) == (0, 0)
+    assert set(MatchKey.objects.filter(entity="person").values_list("object_id", "key")) == keys
 
 
 def test_full_run_does_not_requeue_a_dismissed_pair(admin_user):
