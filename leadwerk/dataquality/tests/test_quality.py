@@ -250,3 +250,28 @@ def test_panels_are_scoped(people):
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(UserFactory(username="fremd2", roles=[Role.SALES_REP]))
     assert client.get(reverse("dataquality:person_panel", args=[full.uuid])).status_code == 404
+
+
+def test_a_mail_system_reports_a_bounce_through_the_api(people, admin_user):
+    from conftest import bearer_client
+
+    full, _, _ = people
+    api = bearer_client(admin_user)
+    url = f"/api/v1/persons/{full.uuid}/bounce"
+    response = api.post(
+        url, {"email": full.email, "reason": "550"}, content_type="application/json"
+    )
+    assert response.status_code == 200 and response.json() == {"flagged": True}
+    assert api.post(url, {}, content_type="application/json").json() == {"flagged": False}
+    wrong = api.post(url, {"email": "x@y.de"}, content_type="application/json")
+    assert wrong.status_code == 409
+    flag = RecordFlag.objects.get(person=full, kind=FlagKind.BOUNCED)
+    assert (flag.value, flag.reason) == (full.email, "550")
+    assert (
+        api.post(
+            "/api/v1/persons/00000000-0000-0000-0000-000000000000/bounce",
+            {},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
