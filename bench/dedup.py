@@ -5,7 +5,7 @@
     .venv/bin/python bench/dedup.py febrl [--repeat 3]
     .venv/bin/python bench/dedup.py dedup --people 1000000
     .venv/bin/python bench/dedup.py import --rows 1000000
-    DATABASE_URL=postgres://… .venv/bin/python bench/dedup.py import --rows 1000000
+    .venv/bin/python bench/dedup.py import --rows 1000000 --database-url postgres://…
 
 febrl   Precision, recall and F1 of Leadwerk's matching engine (leadwerk/dedup/engine.py: the
         same blocking, comparisons and Fellegi–Sunter scoring the product uses, with m/u
@@ -47,6 +47,16 @@ def _django(var_dir: str | None = None) -> None:
     import django
 
     django.setup()
+
+
+def _fresh_database(args):
+    """A fresh SQLite file, or with --database-url a fresh database on that PostgreSQL
+    server (dropped afterwards), like bench/intake.py."""
+    from bench.intake import prepare_environment
+
+    environment = prepare_environment(args)
+    _django()
+    return environment
 
 
 # --- FEBRL ------------------------------------------------------------------------------
@@ -359,8 +369,16 @@ def synthetic_people(n: int, *, seed: int = 5, dup_share: float = 0.05):
 
 
 def cmd_dedup(args) -> None:
-    var = tempfile.mkdtemp(prefix="lw-bench-")
-    _django(var)
+    environment = _fresh_database(args)
+    try:
+        _dedup(args)
+    finally:
+        from bench.intake import cleanup_environment
+
+        cleanup_environment(environment, keep=False)
+
+
+def _dedup(args) -> None:
     from django.core.management import call_command
     from django.db import connection
 
@@ -472,8 +490,16 @@ def write_list(path: Path, n: int) -> None:
 
 
 def cmd_import(args) -> None:
-    var = tempfile.mkdtemp(prefix="lw-bench-")
-    _django(var)
+    environment = _fresh_database(args)
+    try:
+        _import(args, Path(environment.var_dir))
+    finally:
+        from bench.intake import cleanup_environment
+
+        cleanup_environment(environment, keep=False)
+
+
+def _import(args, var: Path) -> None:
     import csv
 
     from django.core.management import call_command
@@ -487,7 +513,7 @@ def cmd_import(args) -> None:
 
     call_command("migrate", verbosity=0)
     print(f"database: {connection.vendor}")
-    path = Path(var) / "list.csv"
+    path = var / "list.csv"
     t = time.perf_counter()
     write_list(path, args.rows)
     print(
@@ -586,9 +612,11 @@ def main() -> None:
     febrl.add_argument("--repeat", type=int, default=3)
     dedup = sub.add_parser("dedup")
     dedup.add_argument("--people", type=int, default=1_000_000)
+    dedup.add_argument("--database-url", default="", help="a PostgreSQL server to use")
     imp = sub.add_parser("import")
     imp.add_argument("--rows", type=int, default=1_000_000)
     imp.add_argument("--chunk", type=int, default=2000)
+    imp.add_argument("--database-url", default="", help="a PostgreSQL server to use")
     args = parser.parse_args()
     {"febrl": cmd_febrl, "dedup": cmd_dedup, "import": cmd_import}[args.cmd](args)
 

@@ -134,3 +134,19 @@ def test_the_import_pages_speak_german(marketing_user, trade_fair):
     page = client.get(response["Location"]).content.decode()
     assert "Keine Spalte für die E-Mail-Adresse" in page
     assert "1. Welche Spalte ist welche?" in page
+
+
+def test_the_started_import_is_run_by_the_database_task_worker(
+    marketing, trade_fair, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    _upload(marketing, trade_fair, data=b"E-Mail;Nachname\na@x.de;Arndt\nb@x.de;Bach\n")
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        marketing.post(reverse("imports:start", args=[job.uuid]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED  # the page answered at once; a worker does the rest
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    job.refresh_from_db()
+    assert (job.status, job.leads_created) == (JobStatus.DONE, 2)
