@@ -29,7 +29,7 @@ def _refresh_keys(sender, instance, created, raw=False, update_fields=None, **kw
         return
     from .services import COMPANY, PERSON, match_keys_refresh
 
-    match_keys_refresh(PERSON if sender is Person else COMPANY, [instance.pk])
+    match_keys_refresh(PERSON if sender is Person else COMPANY, [instance.pk], fresh=created)
 
 
 @receiver(post_delete, sender=Person)

@@ -187,10 +187,12 @@ def match_keys_write(
             cursor.executemany(sql, rows[start : start + 10_000])
 
 
-def match_keys_refresh(kind: Kind, ids: Sequence[int]) -> None:
+def match_keys_refresh(kind: Kind, ids: Sequence[int], *, fresh: bool = False) -> None:
+    """Recompute and store the blocking keys of these records (``fresh``: just created,
+    nothing stored yet)."""
     rows = _rows(kind, kind.model.objects.filter(id__in=list(ids)))
     feature_rows = [kind.features(r) for r in rows]
-    match_keys_write(kind, [r["id"] for r in rows], keys_of(kind, feature_rows))
+    match_keys_write(kind, [r["id"] for r in rows], keys_of(kind, feature_rows), fresh=fresh)
 
 
 # --- scoring ----------------------------------------------------------------------------
