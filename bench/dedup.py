@@ -380,7 +380,7 @@ def cmd_dedup(args) -> None:
 
 def _dedup(args) -> None:
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
 
     from leadwerk.contacts.models import Company, Person
     from leadwerk.contacts.normalization import company_name_key, email_key
@@ -408,28 +408,29 @@ def _dedup(args) -> None:
             ]
         )
         company_ids.update({o.name: o.id for o in objs})
+    from leadwerk.imports.fastinsert import insert_rows
+
     seen = set()
-    batch = []
-    person_ids = []
+    rows = []
     for p in people:
         key = email_key(p["email"])
         if key in seen:
             key = ""
         seen.add(key)
-        batch.append(
-            Person(
-                first_name=p["first_name"],
-                last_name=p["last_name"],
-                email=p["email"],
-                email_normalized=key,
-                phone=p["phone"],
-                company_id=company_ids[p["company"]],
-            )
+        rows.append(
+            {
+                "first_name": p["first_name"],
+                "last_name": p["last_name"],
+                "email": p["email"],
+                "email_normalized": key,
+                "phone": p["phone"],
+                "company_id": company_ids[p["company"]],
+            }
         )
-        if len(batch) >= 5000:
-            person_ids.extend(o.id for o in Person.objects.bulk_create(batch))
-            batch = []
-    person_ids.extend(o.id for o in Person.objects.bulk_create(batch))
+    person_ids = []
+    for start in range(0, len(rows), 20_000):
+        with transaction.atomic():
+            person_ids.extend(insert_rows(Person, rows[start : start + 20_000], returning="id"))
     print(f"loaded into the database in {time.perf_counter() - t:.0f}s (not timed below)\n")
     for run in ("first", "second"):
         t = time.perf_counter()
