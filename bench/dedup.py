@@ -437,11 +437,10 @@ def _dedup(args) -> None:
         stats = dedup_run(entity=Entity.PERSON, auto_merge=False)
         total = time.perf_counter() - t
         phases = ", ".join(f"{k} {v:.1f}s" for k, v in stats.seconds.items())
-        print(f"{run} full check of {stats.records:,} people: {total:.1f}s ({phases})")
-    print(
-        f"{stats.pairs_compared:,} pairs compared, "
-        f"{stats.queued:,} pairs above the review threshold"
-    )
+        print(
+            f"{run} full check of {stats.records:,} people: {total:.1f}s ({phases}); "
+            f"{stats.pairs_compared:,} pairs compared, {stats.queued:,} new pairs queued"
+        )
     found = set(
         DuplicateCandidate.objects.filter(entity="person", probability__gte=0.6).values_list(
             "person_a_id", "person_b_id"
