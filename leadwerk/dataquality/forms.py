@@ -2,6 +2,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from leadwerk.contacts.choices import EmployeeBand, FederalState, Language, Salutation
+from leadwerk.dedup.choices import Survivorship
+from leadwerk.dedup.services import PERSON_MERGE_FIELDS
+from leadwerk.leads.choices import LeadSource
 
 from .choices import COMPANY_FIELDS, PERSON_FIELDS
 
@@ -58,6 +61,41 @@ class QualitySettingsForm(forms.Form):
     review_threshold = forms.FloatField(
         label=_("Ask for review from match probability"), min_value=0.05, max_value=1.0
     )
+
+    default_rule = forms.ChoiceField(
+        label=_("When merging, a field keeps"), choices=Survivorship.choices
+    )
+    source_trust = forms.CharField(
+        label=_("Lead sources from most to least trusted"),
+        max_length=200,
+        help_text=_("Comma-separated, e.g. manual, form, api, import, demo"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in PERSON_MERGE_FIELDS:
+            self.fields[f"rule_{name}"] = forms.ChoiceField(
+                label=_("Rule for %(field)s") % {"field": name.replace("_", " ")},
+                choices=[("", _("default rule")), *Survivorship.choices],
+                required=False,
+            )
+
+    def clean_source_trust(self):
+        names = [n.strip() for n in self.cleaned_data["source_trust"].split(",") if n.strip()]
+        unknown = [n for n in names if n not in LeadSource.values]
+        if unknown:
+            raise forms.ValidationError(
+                _("unknown sources: %(names)s (known: %(known)s)")
+                % {"names": ", ".join(unknown), "known": ", ".join(LeadSource.values)}
+            )
+        return names
+
+    def field_rules(self) -> dict[str, str]:
+        return {
+            name: self.cleaned_data[f"rule_{name}"]
+            for name in PERSON_MERGE_FIELDS
+            if self.cleaned_data.get(f"rule_{name}")
+        }
 
     def clean(self):
         data = super().clean()

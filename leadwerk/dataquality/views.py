@@ -17,7 +17,7 @@ from leadwerk.accounts.selectors import user_sees_everything
 from leadwerk.contacts.selectors import company_get, person_get
 from leadwerk.dedup.choices import Entity
 from leadwerk.dedup.selectors import can_review, candidate_counts, merges_of
-from leadwerk.dedup.services import dedup_settings_save, settings_get
+from leadwerk.dedup.services import DEFAULT_TRUST, dedup_settings_save, settings_get
 from leadwerk.errors import DomainValidationError
 
 from . import selectors, services
@@ -237,6 +237,9 @@ def settings_view(request):
         "stale_after_months": config.stale_after_months,
         "auto_merge_threshold": dedup.auto_merge_threshold,
         "review_threshold": dedup.review_threshold,
+        "default_rule": dedup.default_rule,
+        "source_trust": ", ".join(dedup.source_trust or DEFAULT_TRUST),
+        **{f"rule_{name}": rule for name, rule in (dedup.field_rules or {}).items()},
     }
     form = QualitySettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -250,6 +253,9 @@ def settings_view(request):
             dedup_settings_save(
                 auto_merge_threshold=data["auto_merge_threshold"],
                 review_threshold=data["review_threshold"],
+                default_rule=data["default_rule"],
+                field_rules=form.field_rules(),
+                source_trust=data["source_trust"],
             )
         except DomainValidationError as exc:
             for error in exc.errors:

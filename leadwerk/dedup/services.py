@@ -859,8 +859,16 @@ def open_candidates_q() -> Q:
     return Q(status=CandidateStatus.OPEN)
 
 
-def dedup_settings_save(*, auto_merge_threshold: float, review_threshold: float) -> DedupSettings:
-    """Change the thresholds (the review threshold must not be above the automatic one)."""
+def dedup_settings_save(
+    *,
+    auto_merge_threshold: float,
+    review_threshold: float,
+    default_rule: str | None = None,
+    field_rules: dict[str, str] | None = None,
+    source_trust: list[str] | None = None,
+) -> DedupSettings:
+    """Change the thresholds (the review threshold must not be above the automatic one) and,
+    if given, the survivorship rules."""
     if not 0 < review_threshold <= auto_merge_threshold <= 1:
         raise DomainValidationError(
             [
@@ -873,7 +881,20 @@ def dedup_settings_save(*, auto_merge_threshold: float, review_threshold: float)
     config = DedupSettings.objects.order_by("id").first() or DedupSettings(
         source_trust=DEFAULT_TRUST
     )
+    bad = [
+        r
+        for r in [default_rule, *(field_rules or {}).values()]
+        if r and r not in Survivorship.values
+    ]
+    if bad:
+        raise DomainValidationError([FieldError(("rules",), _("unknown rule: %s") % bad[0])])
     config.auto_merge_threshold = auto_merge_threshold
     config.review_threshold = review_threshold
+    if default_rule:
+        config.default_rule = default_rule
+    if field_rules is not None:
+        config.field_rules = field_rules
+    if source_trust is not None:
+        config.source_trust = source_trust
     config.save()
     return config

@@ -208,13 +208,19 @@ def test_settings_page_changes_required_fields_and_thresholds(client_admin):
             "stale_after_months": 6,
             "auto_merge_threshold": 0.995,
             "review_threshold": 0.7,
+            "default_rule": "newest",
+            "source_trust": "manual, form, import",
+            "rule_phone": "trusted",
         },
     )
     assert response.status_code == 302
     assert QualitySettings.objects.get().person_required == ["last_name", "email"]
     from leadwerk.dedup.services import settings_get
 
-    assert settings_get().auto_merge_threshold == 0.995
+    config = settings_get()
+    assert config.auto_merge_threshold == 0.995
+    assert (config.default_rule, config.field_rules) == ("newest", {"phone": "trusted"})
+    assert config.source_trust == ["manual", "form", "import"]
     bad = client_admin.post(
         reverse("dataquality:settings"),
         {
@@ -223,9 +229,14 @@ def test_settings_page_changes_required_fields_and_thresholds(client_admin):
             "stale_after_months": 6,
             "auto_merge_threshold": 0.8,
             "review_threshold": 0.9,
+            "default_rule": "survivor",
+            "source_trust": "manual, fax",
         },
     )
     assert bad.status_code == 422
+    page = bad.content.decode()
+    assert "must not be above the automatic threshold" in page
+    assert "unknown sources: fax" in page
 
 
 def test_person_page_loads_the_quality_panel(people, client_admin):
