@@ -507,9 +507,7 @@ def _import(args, var: Path) -> None:
     from django.utils import timezone
 
     from leadwerk.campaigns.models import Channel
-    from leadwerk.contacts.models import Company, Person
     from leadwerk.imports.services import job_create, job_run
-    from leadwerk.leads.models import Lead
 
     call_command("migrate", verbosity=0)
     print(f"database: {connection.vendor}")
@@ -553,13 +551,15 @@ def _import(args, var: Path) -> None:
         next(reader)
         companies: dict[str, int] = {}
         batch = []
-        for row in reader:
-            batch.append(row)
+        for number, row in enumerate(reader):
+            batch.append((number, row))
             if len(batch) == 2000:
-                _baseline_chunk(batch, companies, channel, Company, Person, Lead, timezone.now())
+                with transaction.atomic():  # one transaction per chunk, like the import
+                    _baseline_chunk(batch, companies, channel, timezone.now())
                 batch = []
         if batch:
-            _baseline_chunk(batch, companies, channel, Company, Person, Lead, timezone.now())
+            with transaction.atomic():
+                _baseline_chunk(batch, companies, channel, timezone.now())
     base = time.perf_counter() - t
     print(f"baseline bulk_create: {args.rows / base:,.0f} rows/s ({base:.0f}s)")
 
@@ -584,7 +584,11 @@ def _import(args, var: Path) -> None:
     print(f"ratio import / baseline: {base / ours:.2f}")
 
 
-def _baseline_chunk(rows, companies, channel, Company, Person, Lead, now) -> None:
+def _baseline_chunk(numbered, companies, channel, now) -> None:
+    from leadwerk.contacts.models import Company, Person
+    from leadwerk.leads.models import Lead
+
+    rows = [r for _n, r in numbered]
     new = {r[5] for r in rows if r[5] not in companies}
     for obj in Company.objects.bulk_create([Company(name=n, name_key=n.lower()) for n in new]):
         companies[obj.name] = obj.id
@@ -595,11 +599,11 @@ def _baseline_chunk(rows, companies, channel, Company, Person, Lead, now) -> Non
                 first_name=r[1],
                 last_name=r[2],
                 email=r[3],
-                email_normalized=f"{r[3].lower()}#{id(r)}",
+                email_normalized=f"{r[3].lower()}#{n}",  # the list repeats some people
                 phone=r[4],
                 company_id=companies[r[5]],
             )
-            for r in rows
+            for n, r in numbered
         ]
     )
     Lead.objects.bulk_create(
