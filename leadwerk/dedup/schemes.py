@@ -222,7 +222,10 @@ PERSON_SCHEME = Scheme(
     blocking=[
         _rule("e", "email", stored=False),  # exact e-mail matches are found by the e-mail key
         _rule("p", "phone", min_len=8),
-        _rule("n", "last_code", "first_code"),
+        # A name alone blocks the full check; it is not stored for the check of one new
+        # record: in a large database a name is shared by dozens of people, and a pair with
+        # only the name in common stays below the review threshold anyway.
+        _rule("n", "last_code", "first_code", stored=False),
         BlockingRule("c", *_with_company("last_code")),
         BlockingRule("f", *_with_company("first_code")),
         _rule("l", "email_local", min_len=6),

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -739,11 +738,14 @@ def _resolve_companies(rows: list[PreparedRow]) -> dict[int, _Resolved]:
     domains = {r.company["domain"] for r in with_company if r.company["domain"]}
     keys = {r.company["name_key"] for r in with_company if r.company["name_key"]}
     value_fields = ["id", "name", "name_key", *_COMPANY_VALUE_FIELDS]
-    existing = list(
-        Company.objects.filter(Q(domain__in=domains) | Q(name_key__in=keys))
-        .order_by("id")
-        .values(*value_fields)
+    # two queries, so that each can use its index (an OR over two columns may scan)
+    found_companies = {
+        c["id"]: c for c in Company.objects.filter(domain__in=domains).values(*value_fields)
+    }
+    found_companies.update(
+        {c["id"]: c for c in Company.objects.filter(name_key__in=keys).values(*value_fields)}
     )
+    existing = [found_companies[k] for k in sorted(found_companies)]
     by_domain: dict[str, dict] = {}
     by_key: dict[str, list[dict]] = {}
     for c in existing:
@@ -1123,12 +1125,13 @@ def _write_flags(rows, people, repeat_people, companies) -> None:
     }
     open_flags = set()
     if person_ids or company_ids:
-        open_flags = set(
-            RecordFlag.objects.filter(
-                Q(person_id__in=person_ids) | Q(company_id__in=company_ids),
-                resolved_at__isnull=True,
-            ).values_list("person_id", "company_id", "field", "value")
-        )
+        open_flags = {
+            row
+            for where in ({"person_id__in": person_ids}, {"company_id__in": company_ids})
+            for row in RecordFlag.objects.filter(**where, resolved_at__isnull=True).values_list(
+                "person_id", "company_id", "field", "value"
+            )
+        }
     flags = []
     for row in rows:
         for entity, name, value, reason in row.flags:

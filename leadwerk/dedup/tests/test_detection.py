@@ -163,7 +163,9 @@ def test_full_run_finds_merges_and_queues_over_the_whole_database(admin_user):
     assert {queued.person_a_id, queued.person_b_id} == {people[3].pk, people[4].pk}
     assert queued.found_by == FoundBy.JOB
     # keys were built for every survivor, so the intake check finds them now
-    found = candidates_for(PERSON, {"first_name": "Karl", "last_name": "Otto"})
+    found = candidates_for(
+        PERSON, {"first_name": "Karl", "last_name": "Otto", "company_id": weiss.id}
+    )
     assert found and found[0].other_id == people[5].pk
     # a second run queues nothing new and merges nothing; stale keys are cleaned up
     keys = set(MatchKey.objects.filter(entity="person").values_list("object_id", "key"))
