@@ -136,7 +136,9 @@ def person_match_or_create(
     key = email_key(email) if email else ""
     fields = {k: values.get(k, "") for k in PERSON_FIELDS}
     if key:
-        person, created = Person.objects.get_or_create(
+        # ``exclude`` lets SQLite use the partial unique index on the key (its planner does not
+        # see that a non-empty value satisfies the index's condition; without, it scans).
+        person, created = Person.objects.exclude(email_normalized="").get_or_create(
             email_normalized=key,
             defaults={
                 "email": email,

@@ -190,7 +190,7 @@ def match_keys_write(
 def match_keys_refresh(kind: Kind, ids: Sequence[int], *, fresh: bool = False) -> None:
     """Recompute and store the blocking keys of these records (``fresh``: just created,
     nothing stored yet)."""
-    rows = _rows(kind, kind.model.objects.filter(id__in=list(ids)))
+    rows = _rows(kind, kind.model.objects.filter(id__in=list(ids)).order_by())
     feature_rows = [kind.features(r) for r in rows]
     match_keys_write(kind, [r["id"] for r in rows], keys_of(kind, feature_rows), fresh=fresh)
 
@@ -279,7 +279,7 @@ def candidates_for(kind: Kind, row: dict, *, exclude_id: int | None = None) -> l
     ids = ids[:_CANDIDATE_LIMIT]
     if not ids:
         return []
-    rows = _rows(kind, kind.model.objects.filter(id__in=ids))
+    rows = _rows(kind, kind.model.objects.filter(id__in=ids).order_by())
     return score_against(
         kind, feats, [kind.features(r) for r in rows], candidate_ids=[r["id"] for r in rows]
     )

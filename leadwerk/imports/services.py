@@ -519,9 +519,10 @@ def _write(ctx: _RunContext, job: ImportJob, rows: list[PreparedRow], counts: _C
     # 2. external ids that exist in the channel already
     ext_ids = [r.lead["external_id"] for r in fresh if r.lead["external_id"]]
     taken = set(
-        Lead.objects.filter(channel=ctx.channel, external_id__in=ext_ids).values_list(
-            "external_id", flat=True
-        )
+        Lead.objects.filter(channel=ctx.channel, external_id__in=ext_ids)
+        .exclude(external_id="")  # lets SQLite use the partial unique index
+        .order_by()
+        .values_list("external_id", flat=True)
     )
     kept: list[PreparedRow] = []
     for row in fresh:
@@ -740,10 +741,14 @@ def _resolve_companies(rows: list[PreparedRow]) -> dict[int, _Resolved]:
     value_fields = ["id", "name", "name_key", *_COMPANY_VALUE_FIELDS]
     # two queries, so that each can use its index (an OR over two columns may scan)
     found_companies = {
-        c["id"]: c for c in Company.objects.filter(domain__in=domains).values(*value_fields)
+        c["id"]: c
+        for c in Company.objects.filter(domain__in=domains).order_by().values(*value_fields)
     }
     found_companies.update(
-        {c["id"]: c for c in Company.objects.filter(name_key__in=keys).values(*value_fields)}
+        {
+            c["id"]: c
+            for c in Company.objects.filter(name_key__in=keys).order_by().values(*value_fields)
+        }
     )
     existing = [found_companies[k] for k in sorted(found_companies)]
     by_domain: dict[str, dict] = {}
@@ -884,7 +889,7 @@ def _duplicate_check(
     candidate_ids = sorted({i for ids in owners.values() for i in ids})
     candidates = {}
     if candidate_ids:
-        for row in _rows(kind, kind.model.objects.filter(id__in=candidate_ids)):
+        for row in _rows(kind, kind.model.objects.filter(id__in=candidate_ids).order_by()):
             candidates[row["id"]] = kind.features(row)
     config = settings_get()
     # every (new record, candidate) pair of the chunk is scored in one vectorised pass
@@ -944,9 +949,10 @@ def _resolve_people(rows: list[PreparedRow], companies: dict[int, _Resolved]) ->
     emails = [r.person["email_normalized"] for r in rows if r.person["email_normalized"]]
     by_email = {
         p["email_normalized"]: p
-        for p in Person.objects.filter(email_normalized__in=emails).values(
-            "email_normalized", *value_fields
-        )
+        for p in Person.objects.filter(email_normalized__in=emails)
+        .exclude(email_normalized="")  # lets SQLite use the partial unique index
+        .order_by()
+        .values("email_normalized", *value_fields)
     }
     new_rows = []
     for row in rows:
