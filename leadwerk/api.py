@@ -11,6 +11,7 @@ from leadwerk.activities.api import router as events_router
 from leadwerk.campaigns.api import router as campaigns_router
 from leadwerk.consent.api import router as consent_router
 from leadwerk.contacts.api import router as contacts_router
+from leadwerk.dataquality.api import router as dataquality_router
 from leadwerk.errors import Conflict, DomainValidationError
 from leadwerk.leads.api import router as leads_router
 from leadwerk.privacy.api import router as privacy_router
@@ -33,6 +34,7 @@ api.add_router("", consent_router)
 api.add_router("", privacy_router)
 api.add_router("", events_router)
 api.add_router("", scoring_router)
+api.add_router("", dataquality_router)
 
 
 # The names of the view parameters that hold a whole schema (``payload: LeadIn``,

@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "leadwerk.routing",
     "leadwerk.scoring",
     "leadwerk.demo",
+    "leadwerk.dedup",
+    "leadwerk.imports",
+    "leadwerk.dataquality",
 ]
 if env_bool("LEADWERK_BENCH", False):
     # Only for bench/: a bare insert view as the same-run baseline.

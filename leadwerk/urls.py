@@ -21,6 +21,9 @@ urlpatterns = [
     path("", include("leadwerk.activities.urls")),
     path("scoring/", include("leadwerk.scoring.urls")),
     path("", include("leadwerk.routing.urls")),
+    path("", include("leadwerk.imports.urls")),
+    path("", include("leadwerk.dedup.urls")),
+    path("", include("leadwerk.dataquality.urls")),
 ]
 if "bench.baseline" in settings.INSTALLED_APPS:
     urlpatterns.append(path("bench/", include("bench.baseline.urls")))

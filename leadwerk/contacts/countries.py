@@ -12,7 +12,7 @@ from .normalization import transliterate
 
 @cache
 def _lookup() -> dict[str, str]:
-    german = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["de"])
+    german = _german()
     table: dict[str, str] = {}
     for country in pycountry.countries:
         code = country.alpha_2
@@ -43,6 +43,20 @@ def _lookup() -> dict[str, str]:
                 "USA": "US",
                 "Holland": "NL",
                 "Tschechien": "CZ",
+                "Tschechische Republik": "CZ",
+                "Great Britain": "GB",
+                "Vereinigtes Koenigreich": "GB",
+                "Russland": "RU",
+                "Russia": "RU",
+                "Turkey": "TR",
+                "Türkiye": "TR",
+                "South Korea": "KR",
+                "Korea": "KR",
+                "Vereinigte Arabische Emirate": "AE",
+                "UAE": "AE",
+                "Fürstentum Liechtenstein": "LI",
+                "FL": "LI",
+                "Deutschland (DE)": "DE",
             }.items()
         }
     )
@@ -51,7 +65,7 @@ def _lookup() -> dict[str, str]:
 
 def country_code(value: str) -> str | None:
     """'Deutschland', 'Germany', 'DE', 'DEU' -> 'DE'; '' -> ''; unknown -> None."""
-    value = value.strip()
+    value = " ".join(value.split()).strip(" .,")
     if not value:
         return ""
     return _lookup().get(transliterate(value))
@@ -63,7 +77,10 @@ def country_name(code: str, language: str = "de") -> str:
         return code
     name = getattr(country, "common_name", country.name)
     if language == "de":
-        return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["de"]).gettext(
-            name
-        )
+        return _german().gettext(name)
     return name
+
+
+@cache
+def _german():
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["de"])

@@ -87,6 +87,7 @@ def person_find_by_email(*, user, email: str) -> Person | None:
         .select_related("company")
         .annotate(lead_count=_visible_lead_count(user))
         .filter(email_normalized=key)
+        .exclude(email_normalized="")  # lets SQLite use the partial unique index
         .first()
     )
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from leadwerk.dedup.services import company_intake_check, person_intake_check
+
 from .models import Company, Person
 from .normalization import company_name_key, company_name_split, domain_from_website, email_key
 from .phone import phone_normalize
@@ -94,13 +96,25 @@ def company_match_or_create(
     }
     if company is None:
         company = Company.objects.create(name=base_name, name_key=key, domain=domain, **values)
-        return MatchResult(company, True)
+        found = company_intake_check(company=company)
+        if found.pk == company.pk:
+            return MatchResult(company, True)
+        return MatchResult(found, False)
     if domain and not company.domain:
         values["domain"] = domain
     filled, differing = _merge_into(company, values)
     if filled:
         company.save(update_fields=[*filled, "updated_at"])
     return MatchResult(company, False, filled, differing)
+
+
+def _checked(person: Person) -> MatchResult:
+    """Run the fast duplicate check on a person just created: a certain duplicate is merged
+    into the existing record at once, a doubtful one is queued for review."""
+    found = person_intake_check(person=person)
+    if found.pk == person.pk:
+        return MatchResult(person, True)
+    return MatchResult(found, False)
 
 
 def person_match_or_create(
@@ -122,7 +136,9 @@ def person_match_or_create(
     key = email_key(email) if email else ""
     fields = {k: values.get(k, "") for k in PERSON_FIELDS}
     if key:
-        person, created = Person.objects.get_or_create(
+        # ``exclude`` lets SQLite use the partial unique index on the key (its planner does not
+        # see that a non-empty value satisfies the index's condition; without, it scans).
+        person, created = Person.objects.exclude(email_normalized="").get_or_create(
             email_normalized=key,
             defaults={
                 "email": email,
@@ -133,12 +149,12 @@ def person_match_or_create(
             },
         )
         if created:
-            return MatchResult(person, True)
+            return _checked(person)
     else:
         person = Person.objects.create(
             email="", phone=phone_value, phone_valid=phone_valid, company=company, **fields
         )
-        return MatchResult(person, True)
+        return _checked(person)
     filled, differing = _merge_into(person, {**fields, "phone": phone_value})
     if "phone" in filled:
         person.phone_valid = phone_valid

@@ -6,3 +6,6 @@ class ScoringConfig(AppConfig):
     name = "leadwerk.scoring"
     label = "scoring"
     verbose_name = _("Lead scoring")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - rescoring after merges and unmerges

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DedupConfig(AppConfig):
+    name = "leadwerk.dedup"
+    verbose_name = _("Duplicates")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects the signal receivers
+        from .consent_merge import register_consent_rule
+
+        register_consent_rule()
