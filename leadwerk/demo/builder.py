@@ -40,7 +40,7 @@ from leadwerk.leads.models import Lead, StageChange, WebForm
 from leadwerk.routing.models import Assignment
 
 from .quality import DemoQuality
-from .routing import DemoRouting, HistoricAssignment
+from .routing import DemoRouting
 
 DEMO_PASSWORD = "leadwerk-demo"  # noqa: S105 - documented demo credential
 TOKEN_FILE = "demo_admin_token"  # noqa: S105 - a file name
@@ -579,9 +579,14 @@ class _Builder:
                     Stage.RECYCLED: 15,
                     Stage.DISQUALIFIED: 6,
                 }[to_stage]
-                if to_stage == Stage.SAL:
-                    # Routed the moment it became an MQL; accepted with the first call,
-                    # mostly within hours, sometimes only days later (a missed deadline).
+                # Sales turned it down: routed at the MQL hand-off, then rejected with a reason.
+                rejected = lead.stage == Stage.MQL and to_stage in (
+                    Stage.DISQUALIFIED,
+                    Stage.RECYCLED,
+                )
+                if to_stage == Stage.SAL or rejected:
+                    # Routed the moment it became an MQL; accepted (or rejected) with the
+                    # first call, mostly within hours, sometimes days later (a missed deadline).
                     assigned = t + timedelta(minutes=self.rng.randint(1, 15))
                     slow = self.rng.random() < 0.12
                     t = self.when_between(
@@ -598,45 +603,19 @@ class _Builder:
                 if to_stage == Stage.MQL:
                     actor = marketing
                     reason = "Scoring-Schwelle erreicht (Fit B, Engagement 64)"
+                elif rejected:
+                    item = routing.assign(
+                        lead=lead, index=i, assigned=assigned, rejected=(to_stage, t), rng=self.rng
+                    )
+                    lead_acts.append(routing.assignment_activity(item))
+                    actor, reason = item.user, item.rejection_text
                 elif to_stage == Stage.SAL:
-                    owner, pool, rule, quality = routing.pick(
-                        lead_key=str(lead.uuid),
-                        company=person.company,
-                        channel=channel,
-                        campaign=campaign,
-                        product_interest=lead.product_interest,
-                        at=assigned,
-                    )
-                    routing.record(
-                        HistoricAssignment(
-                            lead_index=i,
-                            user=owner,
-                            pool=pool,
-                            rule=rule,
-                            quality=quality,
-                            assigned_at=assigned,
-                            accepted_at=t,
-                        )
-                    )
+                    item = routing.assign(lead=lead, index=i, assigned=assigned, accepted_at=t)
+                    owner, pool = item.user, item.pool
                     lead.owner, lead.assigned_at = owner, assigned
                     lead.team = pool.team if pool.team_id else owner.team
                     lead.partner = owner.partner if owner.partner_id else None
-                    lead_acts.append(
-                        (
-                            ActivityType.ASSIGNMENT,
-                            assigned,
-                            None,
-                            str(owner),
-                            {
-                                "from": None,
-                                "to": str(owner),
-                                "trigger": "mql",
-                                "rule": rule.name,
-                                "pool": pool.name,
-                                "quality": round(quality, 3),
-                            },
-                        )
-                    )
+                    lead_acts.append(routing.assignment_activity(item))
                     actor = owner
                     lead.first_response_at = t
                     lead_acts.append(
@@ -706,6 +685,8 @@ class _Builder:
             (ActivityType.EMAIL, 8, "sales"),
             (ActivityType.MEETING, 3, "sales"),
             (ActivityType.NOTE, 5, "sales"),
+            (ActivityType.WEBINAR_ATTENDED, 2, None),
+            (ActivityType.EVENT_VISIT, 2, None),
             (ActivityType.SERVICE_REQUEST, 1, None),
             (ActivityType.COMPLAINT, 1, None),
         ]
@@ -730,6 +711,12 @@ class _Builder:
             "Checkliste ERP-Auswahl",
             "Datenblatt MES",
         ]
+        webinars = [c.name for c in campaigns if c.slug.startswith("webinar")]
+        events = [
+            c.name
+            for c in campaigns
+            if c.channel.slug in ("events", "trade-fair") and c.name not in webinars
+        ]
         missing = self.size.activities - len(activity_rows)
         for _ in range(max(0, missing)):
             lead = self.rng.choice(leads)
@@ -742,6 +729,10 @@ class _Builder:
                 subject = payload["path"]
             elif kind == ActivityType.DOWNLOAD:
                 subject = self.rng.choice(downloads)
+            elif kind == ActivityType.WEBINAR_ATTENDED:
+                subject = self.rng.choice(webinars)
+            elif kind == ActivityType.EVENT_VISIT:
+                subject = self.rng.choice(events)
             elif kind in (ActivityType.EMAIL_OPEN, ActivityType.EMAIL_CLICK):
                 subject = self.rng.choice(
                     ["Newsletter " + at.strftime("%m/%Y"), "Einladung Webinar", "Angebot Cloud-ERP"]

@@ -10,10 +10,12 @@ leads waiting for sales right now are routed by ``lead_route`` itself.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -23,6 +25,7 @@ from leadwerk.routing.choices import (
     AssignmentStatus,
     LedgerKind,
     PoolKind,
+    RejectionKind,
     TargetType,
     TimerState,
     Trigger,
@@ -35,8 +38,10 @@ from leadwerk.routing.lead_quality import lead_quality
 from leadwerk.routing.models import (
     Absence,
     Assignment,
+    LeadRejection,
     LedgerEntry,
     Pool,
+    RejectionReason,
     RoutingRule,
     SlaPolicy,
     SlaTimer,
@@ -101,7 +106,10 @@ class HistoricAssignment:
     rule: RoutingRule
     quality: float
     assigned_at: datetime
-    accepted_at: datetime | None
+    accepted_at: datetime | None = None
+    rejection: RejectionReason | None = None
+    rejected_at: datetime | None = None
+    rejection_text: str = ""
 
 
 class DemoRouting:
@@ -198,16 +206,74 @@ class DemoRouting:
                 calendar_id=calendar_id_for(pool=pool),
             )
         self.absences = list(Absence.objects.values_list("user_id", "starts_at", "ends_at"))
+        # The reasons sales may give without an explanation, by where they send the lead.
+        self.reasons: dict[str, list[RejectionReason]] = defaultdict(list)
+        for reason in RejectionReason.objects.filter(is_active=True, requires_text=False):
+            self.reasons[reason.outcome].append(reason)
         self.clocks = calendar_clocks(
             {s.calendar_id for s in self.sims.values() if s.calendar_id is not None}
         )
 
     # --- the history ---------------------------------------------------------------------
-    def pick(self, *, lead_key: str, company, channel, campaign, product_interest, at: datetime):
+    def assign(
+        self,
+        *,
+        lead,
+        index: int,
+        assigned: datetime,
+        accepted_at: datetime | None = None,
+        rejected: tuple[str, datetime] | None = None,
+        rng=None,
+    ) -> HistoricAssignment:
+        """Assign a not yet saved demo lead at ``assigned`` as the router would have, and
+        remember it for :meth:`write_history`. ``rejected``: (stage, when) the owner rejected
+        it with a reason that leads to that stage."""
+        user, pool, rule, quality = self.pick(lead=lead, at=assigned)
+        item = HistoricAssignment(
+            lead_index=index,
+            user=user,
+            pool=pool,
+            rule=rule,
+            quality=quality,
+            assigned_at=assigned,
+            accepted_at=accepted_at,
+        )
+        if rejected is not None:
+            stage, item.rejected_at = rejected
+            item.rejection = rng.choice(self.reasons[stage])
+            with translation.override(settings.LANGUAGE_CODE):
+                item.rejection_text = _("Rejected by sales: %(reason)s") % {
+                    "reason": item.rejection.label
+                }
+        self.history.append(item)
+        return item
+
+    @staticmethod
+    def assignment_activity(item: HistoricAssignment) -> tuple:
+        """The timeline entry of a hand-over, as the builder collects them."""
+        return (
+            ActivityType.ASSIGNMENT,
+            item.assigned_at,
+            None,
+            str(item.user),
+            {
+                "from": None,
+                "to": str(item.user),
+                "trigger": Trigger.MQL,
+                "rule": item.rule.name,
+                "pool": item.pool.name,
+                "quality": round(item.quality, 3),
+            },
+        )
+
+    def pick(self, *, lead, at: datetime):
         """The owner the rules and the fair distribution give a lead ready at ``at``:
         (user, pool, rule, quality)."""
         facts = lead_profile_facts(
-            company=company, channel=channel, campaign=campaign, product_interest=product_interest
+            company=lead.company,
+            channel=lead.channel,
+            campaign=lead.campaign,
+            product_interest=lead.product_interest,
         )
         rule = next(r for r in self.rules if r.is_default or conditions_match(r.conditions, facts))
         sim = self.sims[rule.target_pool_id]
@@ -225,7 +291,7 @@ class DemoRouting:
         }
         available = [states[u.pk] for u in sim.members if u.pk not in absent]
         chosen = fair_pick(
-            available, pool=list(states.values()), quality=quality, lead_key=lead_key
+            available, pool=list(states.values()), quality=quality, lead_key=str(lead.uuid)
         )
         by_key = {states[u.pk].key: u for u in sim.members}
         user = by_key[chosen.key]
@@ -234,9 +300,6 @@ class DemoRouting:
         entry[1] += quality
         return user, sim.pool, rule, quality
 
-    def record(self, item: HistoricAssignment) -> None:
-        self.history.append(item)
-
     def write_history(self, leads: list) -> tuple[int, int, list[tuple]]:
         """Bulk-write the assignments, ledger lines and response-time clocks of the history.
         Returns (assignments, breaches, SLA notes as activity tuples per lead index)."""
@@ -244,7 +307,7 @@ class DemoRouting:
         partner_policy = SlaPolicy.objects.filter(
             channel=self.channels["partner"], label=""
         ).first()
-        assignments, ledger, timers, notes = [], [], [], []
+        assignments, ledger, timers, notes, rejections = [], [], [], [], []
         breaches = 0
         for item in self.history:
             lead = leads[item.lead_index]
@@ -258,8 +321,9 @@ class DemoRouting:
                 quality=item.quality,
                 ready_at=item.assigned_at,
                 assigned_at=item.assigned_at,
-                status=AssignmentStatus.ACCEPTED,
+                status=AssignmentStatus.REJECTED if item.rejection else AssignmentStatus.ACCEPTED,
                 accepted_at=item.accepted_at,
+                ended_at=item.rejected_at,
             )
             assignments.append(assignment)
         Assignment.objects.bulk_create(assignments, batch_size=1000)
@@ -291,8 +355,9 @@ class DemoRouting:
             reminders = [
                 (p, clock.add_minutes(opened, total * p / 100)) for p in terms["reminders"]
             ]
-            responded = lead.first_response_at
-            breached = responded is not None and responded > due
+            responded = lead.first_response_at if item.rejection is None else None
+            stopped = responded or item.rejected_at or lead.closed_at or lead.stage_changed_at
+            breached = stopped > due
             manager = managers[item.pool.pk] if breached else None
             timers.append(
                 SlaTimer(
@@ -308,12 +373,32 @@ class DemoRouting:
                     reminders_sent=[p for p, at in reminders if responded and at < responded],
                     state=TimerState.RESPONDED if responded else TimerState.CANCELLED,
                     responded_at=responded,
-                    stopped_at=responded or lead.closed_at or lead.stage_changed_at,
-                    stop_reason="first response" if responded else "lead closed",
+                    stopped_at=stopped,
+                    stop_reason="first response" if responded else "rejected",
                     breached_at=due if breached else None,
                     escalated_to=manager,
                 )
             )
+            if item.rejection is not None:
+                rejections.append(
+                    LeadRejection(
+                        lead=lead,
+                        assignment=assignment,
+                        kind=RejectionKind.REJECTED,
+                        reason=item.rejection,
+                        by=item.user,
+                        at=item.rejected_at,
+                        facts={
+                            "channel": lead.channel.slug,
+                            "campaign": lead.campaign.slug if lead.campaign else None,
+                            "fit_grade": None,
+                            "label": None,
+                            "score": None,
+                            "quality": round(item.quality, 3),
+                            "pool": item.pool.name,
+                        },
+                    )
+                )
             if breached:
                 breaches += 1
                 with translation.override("de"):
@@ -339,6 +424,7 @@ class DemoRouting:
                 )
         LedgerEntry.objects.bulk_create(ledger, batch_size=2000)
         SlaTimer.objects.bulk_create(timers, batch_size=1000)
+        LeadRejection.objects.bulk_create(rejections, batch_size=1000)
         return len(assignments), breaches, notes
 
     # --- leads waiting for sales now -----------------------------------------------------

@@ -30,6 +30,7 @@ from leadwerk.routing.models import (
     Absence,
     Assignment,
     BusinessCalendar,
+    LeadRejection,
     Pool,
     PoolMember,
     RoutingRule,
@@ -125,6 +126,12 @@ def test_demo_routes_by_region_and_channel_into_pools_with_fair_shares(demo):
     }
     assert 0.35 < sued["rep2"] / sued["rep"] < 0.65
 
+    # Sales rejected some MQLs with a reason from the list; they went where the reason says.
+    rejections = LeadRejection.objects.select_related("lead", "reason", "assignment")
+    assert rejections.exists()
+    for r in rejections:
+        assert r.lead.stage == r.reason.outcome and r.lead.owner_id is None
+        assert r.assignment.status == AssignmentStatus.REJECTED and r.by_id == r.assignment.user_id
     # History with missed response times escalated to the team manager.
     late = SlaTimer.objects.filter(breached_at__isnull=False)
     assert late.exists() and not late.filter(escalated_to__isnull=True).exists()
