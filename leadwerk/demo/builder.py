@@ -786,8 +786,11 @@ class _Builder:
             return path if r() < 0.8 or age_days < 2 else path + [Stage.DISQUALIFIED]
         path.append(Stage.MQL)
         if age_days < 5 or r() < 0.25:
-            # Waiting for sales only while fresh; older ones went back to nurturing.
-            return path if age_days < 4 else path + [Stage.RECYCLED]
+            # Waiting for sales only while fresh; sales rejected the older ones: mostly back
+            # to nurturing, some disqualified (duplicate, competitor, job seeker).
+            if age_days < 4:
+                return path
+            return path + [Stage.RECYCLED if r() < 0.8 else Stage.DISQUALIFIED]
         path.append(Stage.SAL)
         if r() < 0.25:
             return path + [self.rng.choice([Stage.RECYCLED, Stage.DISQUALIFIED])]

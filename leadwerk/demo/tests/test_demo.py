@@ -128,7 +128,7 @@ def test_demo_routes_by_region_and_channel_into_pools_with_fair_shares(demo):
 
     # Sales rejected some MQLs with a reason from the list; they went where the reason says.
     rejections = LeadRejection.objects.select_related("lead", "reason", "assignment")
-    assert rejections.exists()
+    assert {r.reason.outcome for r in rejections} == {Stage.RECYCLED, Stage.DISQUALIFIED}
     for r in rejections:
         assert r.lead.stage == r.reason.outcome and r.lead.owner_id is None
         assert r.assignment.status == AssignmentStatus.REJECTED and r.by_id == r.assignment.user_id
