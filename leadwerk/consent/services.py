@@ -251,10 +251,12 @@ def consent_doi_start(
     evidence: str = "",
     ip: str | None = None,
     user_agent: str | None = None,
+    text: ConsentText | None = None,
 ) -> DoubleOptIn:
     """Record the request as pending and mail the person a confirmation link (double opt-in).
 
-    The text shown is the current version in the person's language.
+    ``text`` is the version the person was shown (e.g. next to a form's checkbox); without
+    it, the current version in the person's language.
     """
     from leadwerk.messaging.services import message_send
 
@@ -271,8 +273,20 @@ def consent_doi_start(
             % {"purpose": Purpose(purpose).label, "channel": _channel_name(channel)},
             code="already_granted",
         )
+    if text is not None and (text.purpose, text.channel) != (purpose, channel):
+        raise DomainValidationError(
+            [
+                FieldError(
+                    ("text",),
+                    _("The consent text is not the one for “%(purpose)s” by %(channel)s.")
+                    % {"purpose": Purpose(purpose).label, "channel": _channel_name(channel)},
+                    "mismatch",
+                )
+            ]
+        )
     language = person.language or settings.LANGUAGE_CODE
-    text = consent_text_current(purpose=purpose, channel=channel, language=language)
+    if text is None:
+        text = consent_text_current(purpose=purpose, channel=channel, language=language)
     if text is None:
         raise DomainValidationError(
             [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,6 +37,10 @@ from leadwerk.contacts.normalization import company_name_key, email_key
 from leadwerk.contacts.phone import phone_normalize
 from leadwerk.leads.choices import CLOSED_STAGES, LeadSource, Stage
 from leadwerk.leads.models import Lead, StageChange, WebForm
+from leadwerk.routing.models import Assignment
+
+from .quality import DemoQuality
+from .routing import DemoRouting
 
 DEMO_PASSWORD = "leadwerk-demo"  # noqa: S105 - documented demo credential
 TOKEN_FILE = "demo_admin_token"  # noqa: S105 - a file name
@@ -319,6 +324,9 @@ class _Builder:
                 is_staff=username == "admin",
                 is_superuser=username == "admin",
             )
+            # Stable public ids: the same seed gives the same links and the same routing.
+            users[username].uuid = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+            users[username].save(update_fields=["uuid"])
         for name in ("Vertrieb Nord", "Vertrieb Süd"):
             teams[name].manager = users["manager"]
             teams[name].save(update_fields=["manager"])
@@ -489,9 +497,7 @@ class _Builder:
         Person.objects.bulk_create(rows, batch_size=1000)
         return list(Person.objects.select_related("company").order_by("id"))
 
-    def leads(self, persons, channels, campaigns, users) -> tuple[int, int]:
-        reps = [users[u] for u in ("rep", "rep2", "rep3", "rep4")]
-        partner_users = [users["partner"], users["partner2"]]
+    def leads(self, persons, channels, campaigns, users, routing: DemoRouting) -> tuple[int, int]:
         campaigns_by_channel: dict[str, list[Campaign]] = {}
         for c in campaigns:
             campaigns_by_channel.setdefault(c.channel.slug, []).append(c)
@@ -533,6 +539,7 @@ class _Builder:
                 )
             path = self._path(age_days=(self.now - created).days)
             lead = Lead(
+                uuid=uuid.UUID(int=self.rng.getrandbits(128), version=4),
                 person=person,
                 company=person.company,
                 channel=channel,
@@ -560,7 +567,6 @@ class _Builder:
                 (intake_type, created, None, lead.product_interest, {"channel": channel.slug})
             ]
             t = created
-            is_partner = channel.slug == "partner" or self.rng.random() < 0.12
             owner = None
             for to_stage in path[1:]:
                 gap = {
@@ -573,24 +579,43 @@ class _Builder:
                     Stage.RECYCLED: 15,
                     Stage.DISQUALIFIED: 6,
                 }[to_stage]
-                t = min(
-                    self.now, self.when_between(t + timedelta(hours=2), t + timedelta(days=gap))
+                # Sales turned it down: routed at the MQL hand-off, then rejected with a reason.
+                rejected = lead.stage == Stage.MQL and to_stage in (
+                    Stage.DISQUALIFIED,
+                    Stage.RECYCLED,
                 )
+                if to_stage == Stage.SAL or rejected:
+                    # Routed the moment it became an MQL; accepted (or rejected) with the
+                    # first call, mostly within hours, sometimes days later (a missed deadline).
+                    assigned = t + timedelta(minutes=self.rng.randint(1, 15))
+                    slow = self.rng.random() < 0.12
+                    t = self.when_between(
+                        assigned + timedelta(hours=6 if slow else 0, minutes=10),
+                        assigned + (timedelta(days=3) if slow else timedelta(hours=5)),
+                    )
+                    t = min(self.now, max(t, assigned + timedelta(minutes=10)))
+                else:
+                    t = min(
+                        self.now,
+                        self.when_between(t + timedelta(hours=2), t + timedelta(days=gap)),
+                    )
                 actor, reason = None, ""
                 if to_stage == Stage.MQL:
                     actor = marketing
                     reason = "Scoring-Schwelle erreicht (Fit B, Engagement 64)"
+                elif rejected:
+                    item = routing.assign(
+                        lead=lead, index=i, assigned=assigned, rejected=(to_stage, t), rng=self.rng
+                    )
+                    lead_acts.append(routing.assignment_activity(item))
+                    actor, reason = item.user, item.rejection_text
                 elif to_stage == Stage.SAL:
-                    owner = self.rng.choice(partner_users if is_partner else reps)
-                    lead.owner, lead.assigned_at = (
-                        owner,
-                        t - timedelta(minutes=self.rng.randint(5, 600)),
-                    )
-                    lead.team = None if is_partner else owner.team
-                    lead.partner = owner.partner if is_partner else None
-                    lead_acts.append(
-                        (ActivityType.ASSIGNMENT, lead.assigned_at, marketing, str(owner), {})
-                    )
+                    item = routing.assign(lead=lead, index=i, assigned=assigned, accepted_at=t)
+                    owner, pool = item.user, item.pool
+                    lead.owner, lead.assigned_at = owner, assigned
+                    lead.team = pool.team if pool.team_id else owner.team
+                    lead.partner = owner.partner if owner.partner_id else None
+                    lead_acts.append(routing.assignment_activity(item))
                     actor = owner
                     lead.first_response_at = t
                     lead_acts.append(
@@ -628,6 +653,9 @@ class _Builder:
             changes.append(lead_changes)
             activities.append(lead_acts)
         Lead.objects.bulk_create(leads, batch_size=1000)
+        self.n_assignments, self.n_breaches, notes = routing.write_history(leads)
+        for index, note in notes:
+            activities[index].append(note)
         stage_rows, activity_rows = [], []
         for lead, lead_changes, lead_acts in zip(leads, changes, activities, strict=True):
             for frm, to, at, by, reason in lead_changes:
@@ -657,6 +685,8 @@ class _Builder:
             (ActivityType.EMAIL, 8, "sales"),
             (ActivityType.MEETING, 3, "sales"),
             (ActivityType.NOTE, 5, "sales"),
+            (ActivityType.WEBINAR_ATTENDED, 2, None),
+            (ActivityType.EVENT_VISIT, 2, None),
             (ActivityType.SERVICE_REQUEST, 1, None),
             (ActivityType.COMPLAINT, 1, None),
         ]
@@ -681,6 +711,12 @@ class _Builder:
             "Checkliste ERP-Auswahl",
             "Datenblatt MES",
         ]
+        webinars = [c.name for c in campaigns if c.slug.startswith("webinar")]
+        events = [
+            c.name
+            for c in campaigns
+            if c.channel.slug in ("events", "trade-fair") and c.name not in webinars
+        ]
         missing = self.size.activities - len(activity_rows)
         for _ in range(max(0, missing)):
             lead = self.rng.choice(leads)
@@ -693,6 +729,10 @@ class _Builder:
                 subject = payload["path"]
             elif kind == ActivityType.DOWNLOAD:
                 subject = self.rng.choice(downloads)
+            elif kind == ActivityType.WEBINAR_ATTENDED:
+                subject = self.rng.choice(webinars)
+            elif kind == ActivityType.EVENT_VISIT:
+                subject = self.rng.choice(events)
             elif kind in (ActivityType.EMAIL_OPEN, ActivityType.EMAIL_CLICK):
                 subject = self.rng.choice(
                     ["Newsletter " + at.strftime("%m/%Y"), "Einladung Webinar", "Angebot Cloud-ERP"]
@@ -746,7 +786,11 @@ class _Builder:
             return path if r() < 0.8 or age_days < 2 else path + [Stage.DISQUALIFIED]
         path.append(Stage.MQL)
         if age_days < 5 or r() < 0.25:
-            return path if age_days < 30 or r() < 0.4 else path + [Stage.RECYCLED]
+            # Waiting for sales only while fresh; sales rejected the older ones: mostly back
+            # to nurturing, some disqualified (duplicate, competitor, job seeker).
+            if age_days < 4:
+                return path
+            return path + [Stage.RECYCLED if r() < 0.8 else Stage.DISQUALIFIED]
         path.append(Stage.SAL)
         if r() < 0.25:
             return path + [self.rng.choice([Stage.RECYCLED, Stage.DISQUALIFIED])]
@@ -779,27 +823,55 @@ def build_demo(
     with transaction.atomic():
         users = builder.users()
         channels, campaigns = builder.channels()
+        routing = DemoRouting(
+            users=users,
+            teams=builder.teams,
+            channels=channels,
+            start=builder.start,
+            now=builder.now,
+        )
+        routing.setup()
         companies = builder.companies()
         log(f"  {len(companies):,} companies")
         persons = builder.persons(companies)
         log(f"  {len(persons):,} persons")
-        n_changes, n_activities = builder.leads(persons, channels, campaigns, users)
+        builder.leads(persons, channels, campaigns, users, routing)
+        log(f"  {builder.n_assignments:,} assignments ({builder.n_breaches:,} late responses)")
+        n_open = routing.route_waiting()
+        log(f"  {n_open:,} leads waiting for sales routed")
         from leadwerk.consent.demo import demo_consents
 
         n_consents = demo_consents(persons=persons, seed=seed)
         log(f"  {n_consents:,} consent records")
+        quality = DemoQuality(
+            users=users, channels=channels, campaigns=campaigns, seed=seed, now=builder.now
+        )
+        n_duplicates = quality.duplicates(persons, companies)
+        log(f"  {n_duplicates:,} possible duplicates to review")
+        job = quality.import_job()
+        log(f"  import '{job.file_name}': {job.rows_done} rows")
+        n_bounced = quality.bounces(persons)
+        n_care = quality.care(persons)
         # bulk_create stamps auto_now fields with the load time; the data set's own times win.
         Company.objects.update(updated_at=F("created_at"))
         Person.objects.update(updated_at=F("created_at"))
         Lead.objects.update(updated_at=F("stage_changed_at"))
+        n_snapshots = quality.history()
     return {
         "users": len(users),
         "channels": len(channels),
         "campaigns": len(campaigns),
         "companies": len(companies),
         "persons": len(persons),
-        "leads": builder.size.leads,
-        "stage changes": n_changes,
-        "activities": n_activities,
+        "leads": Lead.objects.count(),
+        "assignments": Assignment.objects.count(),
+        "late responses": builder.n_breaches,
+        "leads waiting for sales": n_open,
+        "stage changes": StageChange.objects.count(),
+        "activities": Activity.objects.count(),
         "consent records": n_consents,
+        "possible duplicates": n_duplicates,
+        "bounced e-mails": n_bounced,
+        "data-care awards": n_care,
+        "quality snapshots": n_snapshots,
     }

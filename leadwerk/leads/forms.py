@@ -4,6 +4,8 @@ intake contract's (leads.intake), so the UI accepts and refuses what the API doe
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from pydantic import ValidationError as PydanticValidationError
 
@@ -28,7 +30,14 @@ PERSON_KEYS = (
 COMPANY_KEYS = ("name", "website", "industry", "employees", "country", "postal_code", "city")
 COMPANY_FORM_FIELD = {k: f"company_{k}" for k in COMPANY_KEYS}
 # What a visitor typed into a public form, given back when a submission is refused.
-PUBLIC_RESUBMIT_FIELDS = (*PERSON_KEYS[:-1], "company_name", "message", "page", "visitor")
+PUBLIC_RESUBMIT_FIELDS = (
+    *PERSON_KEYS[:-1],
+    "company_name",
+    "message",
+    "page",
+    "visitor",
+    "newsletter",
+)
 
 
 def build_lead_in(cleaned: dict, *, channel: str, campaign: str) -> LeadIn:
@@ -311,11 +320,22 @@ class PublicLeadForm(_LeadFields):
     page = forms.CharField(widget=forms.HiddenInput, required=False, max_length=500)
     # The website tracking snippet's visitor id: joins their page views to the person.
     visitor = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # Optional newsletter consent (shown only while a consent text is published), and which
+    # version of the text the visitor saw.
+    newsletter = forms.BooleanField(required=False, label=_("Newsletter"))
+    consent_text = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, webform: WebForm, **kwargs):
         super().__init__(*args, **kwargs)
         self.webform = webform
         self.lead_in: LeadIn | None = None
+        # The consent text the checkbox shows; on submit, the version that was shown.
+        self.newsletter_text = newsletter_text_shown()
+        if self.newsletter_text is None:
+            del self.fields["newsletter"]
+            del self.fields["consent_text"]
+        else:
+            self.fields["consent_text"].initial = self.newsletter_text.uuid
         self.fields["email"].required = True
         self.fields["last_name"].required = True
         self.fields["first_name"].required = True
@@ -330,6 +350,10 @@ class PublicLeadForm(_LeadFields):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("newsletter") and cleaned.get("consent_text"):
+            shown = newsletter_text_shown(uuid=cleaned["consent_text"])
+            if shown is not None:
+                self.newsletter_text = shown
         self.lead_in = contract_check(
             self,
             {**cleaned, "product_interest": self.webform.product_interest},
@@ -337,6 +361,23 @@ class PublicLeadForm(_LeadFields):
             campaign=self.webform.campaign.slug if self.webform.campaign_id else "",
         )
         return cleaned
+
+
+def newsletter_text_shown(*, uuid=None):
+    """The newsletter consent text a public form shows: the current version in the page's
+    language; with ``uuid``, that version (the one a visitor saw, if it is still stored)."""
+    from leadwerk.consent.choices import ContactChannel, Purpose
+    from leadwerk.consent.models import ConsentText
+    from leadwerk.consent.selectors import consent_text_current
+
+    if uuid is not None:
+        return ConsentText.objects.filter(
+            uuid=uuid, purpose=Purpose.NEWSLETTER, channel=ContactChannel.EMAIL
+        ).first()
+    language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    return consent_text_current(
+        purpose=Purpose.NEWSLETTER, channel=ContactChannel.EMAIL, language=language
+    )
 
 
 class TransitionForm(forms.Form):

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,6 +30,8 @@ from leadwerk.accounts.selectors import user_assignable_list
 from leadwerk.activities.choices import ActivityType
 from leadwerk.activities.selectors import activity_timeline
 from leadwerk.campaigns.selectors import campaign_list, channel_list
+from leadwerk.consent.choices import ConsentSource, ContactChannel, Purpose
+from leadwerk.consent.services import consent_doi_start
 from leadwerk.contacts.selectors import contact_fields_limited, person_find_by_email
 from leadwerk.errors import Conflict, DomainValidationError
 from leadwerk.pagination import PAGE_SIZES, paginate
@@ -560,19 +563,30 @@ def public_form(request, uuid):
         return redirect("leads:public_form_thanks", uuid=webform.uuid)
     form = PublicLeadForm(request.POST, webform=webform)
     if form.is_valid():
+        ip, user_agent = client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:300]
         try:
-            services.lead_intake(
-                data=form.lead_in,
-                source=LeadSource.FORM,
-                context={
-                    "form": str(webform.uuid),
-                    "form_name": webform.name,
-                    "page": form.cleaned_data.get("page", ""),
-                    "ip": client_ip(request),
-                    "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
-                },
-                visitor_id=form.cleaned_data.get("visitor", ""),
-            )
+            # The inquiry and the newsletter request are kept together or not at all.
+            with transaction.atomic():
+                result = services.lead_intake(
+                    data=form.lead_in,
+                    source=LeadSource.FORM,
+                    context={
+                        "form": str(webform.uuid),
+                        "form_name": webform.name,
+                        "page": form.cleaned_data.get("page", ""),
+                        "ip": ip,
+                        "user_agent": user_agent,
+                    },
+                    visitor_id=form.cleaned_data.get("visitor", ""),
+                )
+                if form.cleaned_data.get("newsletter"):
+                    _newsletter_doi_start(
+                        person=result.lead.person,
+                        text=form.newsletter_text,
+                        webform=webform,
+                        ip=ip,
+                        user_agent=user_agent,
+                    )
         except DomainValidationError as exc:
             # The form's channel or campaign was switched off after the page was rendered.
             logger.warning("web form %s refused a submission: %s", webform.uuid, exc)
@@ -583,6 +597,26 @@ def public_form(request, uuid):
         else:
             return redirect("leads:public_form_thanks", uuid=webform.uuid)
     return _render_public_form(request, webform, form, status=422)
+
+
+def _newsletter_doi_start(*, person, text, webform: WebForm, ip: str, user_agent: str) -> None:
+    """The visitor ticked the newsletter box: record the request as pending with the text
+    they saw and mail the confirmation link (double opt-in). Someone who confirmed before
+    keeps their consent; the inquiry is stored all the same."""
+    try:
+        with transaction.atomic():
+            consent_doi_start(
+                person=person,
+                purpose=Purpose.NEWSLETTER,
+                channel=ContactChannel.EMAIL,
+                source=ConsentSource.FORM,
+                text=text,
+                evidence=f"{webform.name} ({webform.uuid})"[:300],
+                ip=ip,
+                user_agent=user_agent,
+            )
+    except Conflict:
+        pass  # already granted
 
 
 @xframe_options_exempt

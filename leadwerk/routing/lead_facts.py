@@ -53,7 +53,22 @@ def scoring_facts(lead) -> dict:
 
 def lead_facts(lead) -> dict:
     """The facts about ``lead`` that rules, quality and SLA policies use."""
-    company = lead.company
+    facts = lead_profile_facts(
+        company=lead.company,
+        channel=lead.channel,
+        campaign=lead.campaign if lead.campaign_id else None,
+        product_interest=lead.product_interest,
+    )
+    if lead.company is not None:
+        customer, owner_id = account_of(company_id=lead.company.pk, exclude_lead_id=lead.pk)
+        facts.update(existing_customer=customer, account_owner_id=owner_id)
+    facts.update(scoring_facts(lead))
+    return facts
+
+
+def lead_profile_facts(*, company, channel, campaign=None, product_interest: str = "") -> dict:
+    """The facts that come with the lead itself (company, channel, campaign): no queries,
+    no account and no score yet."""
     facts: dict = {
         "country": "",
         "federal_state": "",
@@ -61,10 +76,10 @@ def lead_facts(lead) -> dict:
         "industry": "",
         "employees": None,
         "employee_band": "",
-        "product_interest": lead.product_interest,
-        "channel": lead.channel.slug,
-        "channel_value": float(lead.channel.value_weight),
-        "campaign": lead.campaign.slug if lead.campaign_id else "",
+        "product_interest": product_interest,
+        "channel": channel.slug,
+        "channel_value": float(channel.value_weight),
+        "campaign": campaign.slug if campaign is not None else "",
         "existing_customer": False,
         "account_owner_id": None,
     }
@@ -77,9 +92,6 @@ def lead_facts(lead) -> dict:
             employees=company.employees,
             employee_band=company.employee_band or EmployeeBand.for_count(company.employees),
         )
-        customer, owner_id = account_of(company_id=company.pk, exclude_lead_id=lead.pk)
-        facts.update(existing_customer=customer, account_owner_id=owner_id)
-    facts.update(scoring_facts(lead))
     return facts
 
 

@@ -412,3 +412,19 @@ def test_doi_mail_link_carries_no_email_address(person, doi_mail):
     link = _confirm_link(doi_mail)
     assert "@" not in link and "erika" not in link.lower()
     assert re.search(r"/c/confirm/[^/]+/$", link)
+
+
+def test_double_opt_in_refuses_a_text_of_another_purpose_and_records_nothing(person):
+    phone_text = publish_text(purpose="product_marketing", channel="phone")
+    publish_text()
+    with pytest.raises(DomainValidationError) as err:
+        consent_doi_start(
+            person=person,
+            purpose="newsletter",
+            channel="email",
+            source=ConsentSource.FORM,
+            text=phone_text,
+        )
+    assert err.value.errors[0].loc == ("text",)
+    assert not ConsentRecord.objects.filter(person=person).exists()
+    assert not DoubleOptIn.objects.exists()

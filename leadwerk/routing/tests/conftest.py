@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email
-import os
+import socket
 import threading
 from datetime import time
 from email.policy import default as default_policy
@@ -56,10 +56,10 @@ class Mailbox:
 
 
 def _smtp_port() -> int:
-    """2571… per xdist worker; PostgreSQL runs use 2575… so both can run at once."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw2")
-    index = int(worker.removeprefix("gw") or 0) % 3
-    return 2571 + index + (4 if os.environ.get("DATABASE_URL") else 0)
+    """A port nobody listens on: fixed ports collide with other test runs on the machine."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
