@@ -17,7 +17,6 @@ import pytest
 from django.conf import settings
 from django.db.models import Count, Sum
 from django.test import Client
-from django.utils import translation
 
 from leadwerk.accounts.choices import Role
 from leadwerk.activities.models import Activity, EventSettings, Visitor
@@ -118,7 +117,6 @@ def subject(trade_fair, channel, admin_user, django_capture_on_commit_callbacks)
     possible one to review, got a bounce flag and data care, a score, and was routed to a
     rep (assignment, notification, response-time clock) who rejected her second lead."""
     capture = django_capture_on_commit_callbacks
-    translation.activate("de")
     routing.calendar_save(name="Immer offen", country="", hours=ALWAYS, is_default=True)
     manager = UserFactory(username="chefin", email="chefin@example.com", roles=[Role.SALES_MANAGER])
     reps = _route_to("nord", manager)
@@ -206,7 +204,6 @@ def subject(trade_fair, channel, admin_user, django_capture_on_commit_callbacks)
         )
     persons_rescore(person_ids=[person.pk])
     person.refresh_from_db()
-    translation.deactivate()
     return person, visitor
 
 
@@ -336,8 +333,11 @@ def test_the_erased_persons_merge_cannot_be_undone_and_she_is_no_care_task(subje
     assert RecordFlag.objects.get(person=person).resolved_at is not None
 
 
-def test_the_export_holds_the_new_sections(subject, admin_user):
+def test_the_export_holds_the_new_sections(subject, admin_user, client):
     person, visitor = subject
+    client.force_login(admin_user)
+    page = client.get(f"/persons/{person.uuid}/privacy/export.html").content.decode()
+    assert "<h2>imports</h2>" in page and "<h2>routing</h2>" in page and OLD_EMAIL in page
     data = json.loads(json.dumps(person_export_data(person=person, actor=admin_user)))
     sections = data["sections"]
     rows = sections["imports"]
