@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,17 +29,15 @@ from leadwerk.dedup.services import merge_undo, person_intake_check, person_merg
 from leadwerk.errors import Conflict
 from leadwerk.imports.models import ImportedRow, ImportFile, ImportIssue, ImportJob
 from leadwerk.imports.services import job_create, job_preview, job_run
-from leadwerk.leads.choices import Stage
 from leadwerk.leads.models import Lead, WebForm
-from leadwerk.leads.services import lead_transition
 from leadwerk.messaging.models import OutboundMessage
 from leadwerk.privacy.models import Erasure
 from leadwerk.privacy.retention import retention_apply, retention_report
 from leadwerk.privacy.services import person_erase, person_export_data
 from leadwerk.routing import services as routing
-from leadwerk.routing.choices import PoolKind, TargetType
 from leadwerk.routing.models import Assignment, LeadRejection, LedgerEntry, Notification, SlaTimer
 from leadwerk.routing.services.response import lead_reject
+from leadwerk.routing.tests.conftest import ALWAYS, default_rule_to, make_mql, make_pool, make_reps
 from leadwerk.scoring.models import LeadScore
 from leadwerk.scoring.services import persons_rescore
 from leadwerk.tests_support.factories import LeadFactory, PersonFactory, TeamFactory, UserFactory
@@ -56,7 +53,6 @@ OLD_EMAIL = "x.pfuhl-alt@privatmail-beispiel.de"
 OLD_PHONE = "+491715550123"
 IP = "198.51.100.23"
 SITE = "https://www.pfuhl-beispiel.de"
-ALWAYS = [(d, time(0), time(0)) for d in range(7)]
 
 # A trade-fair list: the person, a repeat of her row with the phone written differently
 # (a duplicate row), a row with only her name (rejected: no e-mail, no phone), others.
@@ -79,37 +75,6 @@ PENDING_LIST = (
 )
 
 
-def _route_to(team_name: str, manager):
-    team = TeamFactory(name=team_name, manager=manager)
-    reps = [
-        UserFactory(
-            username=f"{team_name}-{i}",
-            roles=[Role.SALES_REP],
-            team=team,
-            email=f"{team_name}-{i}@example.com",
-        )
-        for i in range(2)
-    ]
-    pool = routing.pool_save(name=team_name, kind=PoolKind.TEAM, team=team)
-    for rep in reps:
-        routing.pool_member_add(pool=pool, user=rep)
-    routing.rule_save(
-        name="Alle Leads",
-        conditions={},
-        target_type=TargetType.POOL,
-        target_pool=pool,
-        is_default=True,
-    )
-    return reps
-
-
-def _to_mql(lead, capture):
-    with capture(execute=True):
-        lead_transition(lead=lead, to_stage=Stage.MQL, actor=None, reason="Score ≥ 60")
-    lead.refresh_from_db()
-    return lead
-
-
 @pytest.fixture
 def subject(trade_fair, channel, admin_user, django_capture_on_commit_callbacks):
     """A person who came in through a list import, was tracked on the website and then
@@ -119,7 +84,8 @@ def subject(trade_fair, channel, admin_user, django_capture_on_commit_callbacks)
     capture = django_capture_on_commit_callbacks
     routing.calendar_save(name="Immer offen", country="", hours=ALWAYS, is_default=True)
     manager = UserFactory(username="chefin", email="chefin@example.com", roles=[Role.SALES_MANAGER])
-    reps = _route_to("nord", manager)
+    reps = make_reps(TeamFactory(name="Nord", manager=manager), 2)
+    default_rule_to(make_pool("Nord", reps, team=reps[0].team))
     # (1) the import
     job = job_create(
         data=LIST.encode("utf-8"), file_name="messe.csv", channel=trade_fair, actor=admin_user
@@ -193,7 +159,7 @@ def subject(trade_fair, channel, admin_user, django_capture_on_commit_callbacks)
     # (5) routing: the imported lead to a rep; the form lead too, rejected with a text
     leads = list(Lead.objects.filter(person=person).order_by("created_at", "id"))
     for lead in leads[:2]:
-        _to_mql(lead, capture)
+        make_mql(capture, lead)
     rejected = Lead.objects.get(pk=leads[1].pk)
     with capture(execute=True):
         lead_reject(
