@@ -133,6 +133,8 @@ def _issues(person: Person, rows: PersonRows) -> list[ImportIssue]:
         # SQLite keeps JSON with non-ASCII characters escaped, PostgreSQL does not.
         for form in {needle, json.dumps(needle)[1:-1]}:
             by_text |= Q(cells_text__icontains=form)
+    if not (by_row or by_text):
+        return []
     found = []
     candidates = ImportIssue.objects.annotate(cells_text=Cast("cells", TextField()))
     for issue in candidates.filter(by_row | by_text).order_by("job_id", "row_index", "id"):
@@ -263,7 +265,15 @@ def imports_erase(ctx: ErasureContext) -> int:
         ImportIssue.objects.filter(pk=issue.pk).update(cells=[], value="", message=message)
         changed += 1
     changed += _imported_rows(person).exclude(person_key="").update(person_key="")
-    for upload_id, job_id in list(ImportFile.objects.values_list("pk", "job_id")):
+    # Files that may hold the person: those of lists with their rows, of lists that can
+    # still run, and of lists that skipped rows imported before (those rows left no trace).
+    # Every other row of a finished list is an imported row, a problem row or empty.
+    maybe = (
+        Q(job_id__in=touched_jobs)
+        | ~Q(job__status=JobStatus.DONE)
+        | Q(job__rows_already_imported__gt=0)
+    )
+    for upload_id, job_id in list(ImportFile.objects.filter(maybe).values_list("pk", "job_id")):
         # One file in memory at a time: they can be large.
         data = bytes(ImportFile.objects.values_list("content", flat=True).get(pk=upload_id))
         job = ImportJob.objects.get(pk=job_id)
