@@ -133,6 +133,7 @@ def dedup_erase(ctx: ErasureContext) -> int:
         MergeRecord.objects.filter(pk=record.pk).update(
             snapshot=snapshot,
             values_taken=taken,
+            moves=ctx.scrub(record.moves),  # rows removed in the merge are kept serialised
             reasons=ctx.scrub(record.reasons),
             survivor_label=REDACTED if SURVIVOR in sides else ctx.scrub(record.survivor_label),
             merged_label=REDACTED if MERGED in sides else ctx.scrub(record.merged_label),

@@ -213,10 +213,19 @@ def imports_export(person: Person) -> list[dict]:
             entry["cells"] = issue.cells
     for job in ImportJob.objects.filter(pk__in=[k for k, v in jobs.items() if v is None]):
         jobs[job.pk] = job
+    wanted: dict[int, set[int]] = {}
+    for (job_id, index), entry in entries.items():
+        if entry["cells"] is None:
+            wanted.setdefault(job_id, set()).add(index)
+    from_files = {
+        (job_id, index): cells
+        for job_id, indexes in wanted.items()
+        for index, cells in _cells_from_file(jobs[job_id], indexes).items()
+    }
     out = []
     for (job_id, index), entry in sorted(entries.items()):
         job = jobs[job_id]
-        cells = entry["cells"] if entry["cells"] is not None else _cells_from_file(job, index)
+        cells = entry["cells"] if entry["cells"] is not None else from_files.get((job_id, index))
         out.append(
             {
                 "import": str(job.uuid),
@@ -236,15 +245,16 @@ def _labels(header: list[str], n: int) -> list[str]:
     return [(header[i] if i < len(header) and header[i] else f"#{i + 1}") for i in range(n)]
 
 
-def _cells_from_file(job: ImportJob, index: int) -> list[str] | None:
+def _cells_from_file(job: ImportJob, indexes: set[int]) -> dict[int, list[str]]:
+    """The cells of the given data rows of a job's stored file (none once it is deleted)."""
     data = ImportFile.objects.filter(job=job).values_list("content", flat=True).first()
     if data is None:
-        return None
+        return {}
     try:
         table = open_table(bytes(data), job.file_name, job.sheet)
-        return next((cells for i, _line, cells in table.rows(start=index) if i == index), None)
+        return {i: cells for i, _line, cells in table.rows(start=min(indexes)) if i in indexes}
     except TableError:
-        return None
+        return {}
 
 
 # --- erasure --------------------------------------------------------------------------------

@@ -234,7 +234,8 @@ def _anonymous_counts():
 def test_before_erasure_the_dump_finds_her_values_in_every_app(subject):
     person, visitor = subject
     text = _whole_database_text()
-    missing = [v for v in _identifying(visitor) if v.casefold() not in text]
+    # (the visitor id's hex form is how SQLite stores it; PostgreSQL keeps the dashes)
+    missing = [v for v in _identifying(visitor) if v.casefold() not in text and v != visitor.hex]
     assert missing == []
     # and in the places this test is about
     assert EMAIL.encode() in bytes(ImportFile.objects.get(job__file_name="messe.csv").content)
