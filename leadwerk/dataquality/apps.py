@@ -8,3 +8,6 @@ class DataQualityConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the signal receivers
+        from .privacy import register
+
+        register()  # what export and erasure of a person cover in data quality

@@ -168,6 +168,7 @@ def worst_persons(*, user, limit: int = 10):
     config = quality_settings()
     return (
         person_scope(user=user)
+        .filter(erasure__isnull=True)  # an anonymised person is no record to complete
         .select_related("company")
         .annotate(
             score=completeness_expression(config.person_required, "person"),
@@ -250,9 +251,12 @@ def _is_stale(obj, entity: str, months: int) -> bool:
 
 
 def my_people(*, user) -> QuerySet:
-    """The people a user looks after: those of the leads they own or brought in."""
+    """The people a user looks after: those of the leads they own or brought in (not the
+    erased ones: nobody is to fill their data in again)."""
     mine = lead_scope(user=user).filter(Q(owner=user) | Q(created_by=user))
-    return person_scope(user=user).filter(Exists(mine.filter(person_id=OuterRef("pk"))))
+    return person_scope(user=user).filter(
+        Exists(mine.filter(person_id=OuterRef("pk"))), erasure__isnull=True
+    )
 
 
 @dataclass

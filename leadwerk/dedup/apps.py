@@ -9,5 +9,7 @@ class DedupConfig(AppConfig):
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the signal receivers
         from .consent_merge import register_consent_rule
+        from .privacy import register
 
         register_consent_rule()
+        register()  # what export and erasure of a person cover in duplicate handling

@@ -34,6 +34,7 @@ from leadwerk.audit.services import audit_record
 from leadwerk.contacts.models import Company, Person
 from leadwerk.contacts.normalization import company_name_key, domain_from_website, email_key
 from leadwerk.errors import Conflict, DomainValidationError, FieldError
+from leadwerk.privacy.models import Erasure
 
 from . import engine
 from .choices import CandidateStatus, Entity, FoundBy, MergeHow, Survivorship
@@ -551,6 +552,10 @@ def company_merge(*, survivor: Company, merged: Company, actor=None, **kwargs) -
     return record_merge(kind=COMPANY, survivor=survivor, merged=merged, actor=actor, **kwargs)
 
 
+def _erased(*person_ids: int) -> bool:
+    return Erasure.objects.filter(person_id__in=person_ids).exists()
+
+
 @transaction.atomic
 def merge_undo(*, record: MergeRecord, actor=None) -> tuple[models.Model, models.Model]:
     """Undo a merge: the merged record comes back with its id, its values and its related
@@ -561,6 +566,11 @@ def merge_undo(*, record: MergeRecord, actor=None) -> tuple[models.Model, models
         raise Conflict(_("This merge was undone already."), code="merge_undone")
     kind = KINDS[record.entity]
     model = kind.model
+    if kind is PERSON and _erased(record.survivor_id, record.merged_id):
+        # The snapshots hold no values any more; undoing would make up a person.
+        raise Conflict(
+            _("This merge involves an erased person and cannot be undone."), code="person_erased"
+        )
     later = MergeRecord.objects.filter(
         entity=record.entity, merged_id=record.survivor_id, undone_at__isnull=True
     ).exists()

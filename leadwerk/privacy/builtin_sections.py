@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from leadwerk.activities.choices import ActivityType
-from leadwerk.activities.models import Activity
+from leadwerk.activities.models import Activity, Visitor
 from leadwerk.audit.models import AuditEntry
 from leadwerk.audit.services import audit_redact_person
 from leadwerk.consent.models import ConsentRecord, ConsentStatus, DoubleOptIn
@@ -49,18 +51,22 @@ def person_export(person: Person) -> dict:
     return data
 
 
+# What erasure leaves of a person record (also in copies of it, e.g. merge snapshots).
+ERASED_PERSON_VALUES = {
+    "salutation": "",
+    "title": "",
+    "first_name": "",
+    "last_name": "",
+    "email": "",
+    "email_normalized": "",
+    "phone": "",
+    "phone_valid": True,
+    "job_title": "",
+}
+
+
 def person_erase(ctx: ErasureContext) -> int:
-    Person.objects.filter(pk=ctx.person.pk).update(
-        salutation="",
-        title="",
-        first_name="",
-        last_name="",
-        email="",
-        email_normalized="",
-        phone="",
-        phone_valid=True,
-        job_title="",
-    )
+    Person.objects.filter(pk=ctx.person.pk).update(**ERASED_PERSON_VALUES)
     return 1
 
 
@@ -159,6 +165,36 @@ def activities_erase(ctx: ErasureContext) -> int:
     return n
 
 
+# --- website tracking ---------------------------------------------------------------
+
+
+def tracking_export(person: Person) -> list[dict]:
+    """The browsers joined to the person (their page views are on the timeline)."""
+    return [
+        {
+            "visitor_id": str(v.id),
+            "first_seen": _dt(v.first_seen_at),
+            "joined": _dt(v.identified_at),
+        }
+        for v in Visitor.objects.filter(person=person).order_by("first_seen_at")
+    ]
+
+
+def tracking_identifiers(person: Person) -> list[str]:
+    """The visitor ids (the tracking cookie's value), and the e-mail address as it looks in
+    a URL, identify the person too (page URLs, event properties)."""
+    ids = [str(v) for v in Visitor.objects.filter(person=person).values_list("id", flat=True)]
+    encoded = quote(person.email, safe="")
+    return [*ids, *([encoded] if encoded != person.email else [])]
+
+
+def tracking_erase(ctx: ErasureContext) -> int:
+    """The visitor rows go: a later visit of the same browser starts an anonymous visitor.
+    (The web visits on the timeline are activities: that section keeps only their type and
+    time.)"""
+    return Visitor.objects.filter(person=ctx.person).delete()[1].get("activities.Visitor", 0)
+
+
 # --- consent ------------------------------------------------------------------------
 
 
@@ -246,11 +282,10 @@ def audit_export(person: Person) -> list[dict]:
 
 
 def audit_erase(ctx: ErasureContext) -> int:
-    strong = [v for v in ctx.values if "@" in v or " " in v or v.startswith("+")]
     return audit_redact_person(
         person_uuid=ctx.person.uuid,
         values=[*ctx.values, *ctx.addresses],
-        global_values=strong,
+        global_values=ctx.strong,
     )
 
 
@@ -259,6 +294,13 @@ register_section(
     "leads", export=leads_export, erase=leads_erase, order=10, identifiers=leads_identifiers
 )
 register_section("activities", export=activities_export, erase=activities_erase, order=20)
+register_section(
+    "tracking",
+    export=tracking_export,
+    erase=tracking_erase,
+    order=25,
+    identifiers=tracking_identifiers,
+)
 register_section("consent", export=consent_export, erase=consent_erase, order=30)
 register_section("messages", export=messages_export, erase=messages_erase, order=40)
 # The audit log last but one: the other sections' erasures are audited before it scrubs.

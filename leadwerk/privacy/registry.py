@@ -30,6 +30,18 @@ class ErasureContext:
     values: list[str] = field(default_factory=list)  # identifying values, longest first
     addresses: list[str] = field(default_factory=list)  # IP addresses the person used
 
+    @property
+    def strong(self) -> list[str]:
+        """The values that name this person alone (an e-mail address, a full name, a phone
+        number), safe to remove from rows about other people too; a first or last name on
+        its own is not."""
+        return [v for v in self.values if "@" in v or " " in v or v.startswith("+")]
+
+    def mentions(self, text: str) -> bool:
+        """Whether ``text`` contains one of the strong values (case-insensitive)."""
+        folded = text.casefold()
+        return any(v.casefold() in folded for v in self.strong)
+
     def scrub(self, value):
         """Replace the identifying values in a string, or in strings nested in dicts/lists."""
         if isinstance(value, str):

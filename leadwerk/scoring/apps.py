@@ -9,3 +9,6 @@ class ScoringConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - rescoring after merges and unmerges
+        from .privacy import register
+
+        register()  # what export and erasure of a person cover in scoring

@@ -136,7 +136,7 @@ def test_the_import_pages_speak_german(marketing_user, trade_fair):
     assert "1. Welche Spalte ist welche?" in page
 
 
-@pytest.mark.django_db(transaction=True)  # the worker's loop checks the connection's state
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection (PostgreSQL)
 def test_the_started_import_is_run_by_the_database_task_worker(
     marketing, trade_fair, django_capture_on_commit_callbacks
 ):

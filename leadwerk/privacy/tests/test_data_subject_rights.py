@@ -113,6 +113,13 @@ def _identifying(person) -> list[str]:
     ]
 
 
+def _text(value) -> str:
+    """A column value as text; binary columns (stored files) decoded, not as a repr."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
+
+
 def _whole_database_text() -> str:
     """Every row of every table, as text."""
     chunks = []
@@ -120,7 +127,7 @@ def _whole_database_text() -> str:
         for table in connection.introspection.table_names():
             cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - table names from introspection
             for row in cursor.fetchall():
-                chunks.append(" ".join(str(v) for v in row))
+                chunks.append(" ".join(_text(v) for v in row))
     return "\n".join(chunks).casefold()
 
 
