@@ -76,6 +76,32 @@ def active_model() -> ScoringModel | None:
     return ScoringModel.objects.filter(status=ModelStatus.ACTIVE).first()
 
 
+# Versions scoring has used, by (id, uuid): number and config never change, so only which
+# version is active is read per use (a narrow query instead of the row with its config,
+# decoded and compiled each time). The uuid tells a new row from a reused id.
+_SCORING_MODELS: dict[tuple[int, UUID], ScoringModel] = {}
+
+
+def active_model_for_scoring() -> ScoringModel | None:
+    """The active version for scoring (its id, number and config; a per-process copy: do
+    not show its status or dates)."""
+    row = (
+        ScoringModel.objects.filter(status=ModelStatus.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", "uuid")
+        .first()
+    )
+    if row is None:
+        return None
+    model = _SCORING_MODELS.get(row)
+    if model is None:
+        if len(_SCORING_MODELS) >= 16:
+            _SCORING_MODELS.clear()
+        model = _SCORING_MODELS[row] = ScoringModel.objects.get(pk=row[0])
+        compiled(model)
+    return model
+
+
 def epoch(moment: datetime) -> float:
     return moment.timestamp()
 
@@ -498,6 +524,25 @@ def score_new_events(
     return outcomes
 
 
+def score_instance(score: ScoreRow) -> LeadScore:
+    """The LeadScore row ``scores_write`` writes for ``score``, as an instance (unsaved, for
+    showing it without reading it back)."""
+    obj = LeadScore(
+        lead_id=score.lead_id,
+        model=score.model,
+        fit_points=score.fit_points,
+        fit_grade=score.fit_grade,
+        zone=score.zone,
+        counted=score.counted,
+        next_check_at=score.next_check_at,
+        computed_at=score.computed_at,
+    )
+    obj.set_anchors(score.anchors)
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj
+
+
 _WRITE_COLUMNS = [
     "lead_id",
     "model_id",
@@ -595,9 +640,8 @@ def transition_apply(
     from leadwerk.leads.services import lead_transition
 
     cm = compiled(model)
-    lead = Lead.objects.select_related("person").get(pk=lead_id)
     change = lead_transition(
-        lead=lead,
+        lead=Lead(pk=lead_id),  # it reads and locks the row itself
         to_stage=action,
         actor=None,
         reason=transition_reason(
