@@ -42,8 +42,11 @@ def _no_control_chars(value: str) -> str:
     return value
 
 
+_LINE_BREAKS = re.compile(r"[\r\n\t\x0b\x0c]")
+
+
 def _single_line(value: str) -> str:
-    if any(c in value for c in "\r\n\t\x0b\x0c"):
+    if _LINE_BREAKS.search(value):
         raise ValueError("must be a single line")
     return value
 
