@@ -36,6 +36,7 @@ from .evaluation import (
     next_check,
     old_scores,
     outcomes_apply,
+    person_lead_rows,
     score_instance,
     score_leads,
     score_new_events,
@@ -83,8 +84,7 @@ def persons_rescore(
     with transaction.atomic(savepoint=False):
         # By person only, the stage is checked here: SQLite would otherwise walk the stage
         # index through every open lead (see evaluation.events_by_person).
-        qs = Lead.objects.filter(person_id__in=ids)
-        leads = [lead for lead in lead_rows(qs, facts=False) if lead.stage in OPEN_STAGES]
+        leads = [lead for lead in person_lead_rows(ids) if lead.stage in OPEN_STAGES]
         if not leads:
             return []
         existing = old_scores([lead.pk for lead in leads], state=new_events is not None)
