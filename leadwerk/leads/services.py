@@ -187,8 +187,8 @@ def _external_id_check(*, channel, external_id: str) -> None:
 def _intake(
     *, data: LeadIn, channel, campaign, source: LeadSource, actor, context: dict | None
 ) -> IntakeResult:
-    if data.external_id:
-        _external_id_check(channel=channel, external_id=data.external_id)
+    # A taken external_id is not looked up first: the unique constraint refuses the lead's
+    # INSERT and lead_intake answers with the same Conflict (nothing stays written).
     company_match = None
     if data.company is not None:
         c = data.company

@@ -67,13 +67,15 @@ def persons_rescore(
     now: datetime | None = None,
     new_events: dict[int, list[EventFact]] | None = None,
     model: ScoringModel | None = None,
+    known_facts: dict[int, dict] | None = None,
 ) -> list[Outcome]:
     """Score the open leads of these persons with the active model and make the stage changes
     the scores call for. Call inside the transaction that wrote the persons' new events.
 
     With ``new_events`` (by person; exactly the events just written) a lead already scored
     by the active model only takes those in; every other lead is scored from its whole
-    history. ``model``: the active version, when the caller has just read it."""
+    history. ``model``: the active version, when the caller has just read it;
+    ``known_facts``: the fit facts of leads the caller has in memory (by lead id)."""
     model = model or active_model_for_scoring()
     ids = sorted(set(person_ids))
     if model is None or not ids:
@@ -101,7 +103,14 @@ def persons_rescore(
             done = {lead.pk for lead in current}
             leads = [lead for lead in leads if lead.pk not in done]
         if leads:
-            full = lead_rows(Lead.objects.filter(pk__in=[lead.pk for lead in leads]), lock=False)
+            if known_facts and all(lead.pk in known_facts for lead in leads):
+                full = [
+                    LeadRow(lead.pk, lead.uuid, lead.person_id, lead.stage, known_facts[lead.pk])
+                    for lead in leads
+                ]
+            else:
+                qs = Lead.objects.filter(pk__in=[lead.pk for lead in leads])
+                full = lead_rows(qs, lock=False)
             outcomes += score_leads(full, model=model, now=now, existing=existing)
         outcomes_apply(outcomes, model=model)
         sweep_ensure(_earliest(outcomes))
@@ -154,6 +163,7 @@ def lead_intake_score(
             now=now,
             new_events=None if others_changed else {lead.person_id: events},
             model=model,
+            known_facts={lead.pk: lead_facts(lead)},
         )
     for outcome in outcomes:
         if outcome.lead.pk == lead.pk:
