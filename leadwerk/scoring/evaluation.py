@@ -334,6 +334,14 @@ class OldScore:
     anchors: list[Anchor]
 
 
+def id_in(column: str, ids: Sequence[int]) -> tuple[str, list]:
+    """``column IN (…ids)`` as SQL and parameters; on PostgreSQL one array parameter
+    (``= ANY``), which psycopg does not have to parse out of a long statement."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
 def _in_batches(ids: Sequence[int], reserved: int = 0):
     """``ids`` in slices that fit one statement's parameters."""
     size = max(1, (connection.features.max_query_params or 30_000) - reserved)
@@ -357,11 +365,10 @@ def old_scores(lead_ids: Sequence[int], *, state: bool = False) -> dict[int, Old
     out = {}
     with connection.cursor() as cursor:
         for batch in _in_batches(sorted(set(lead_ids))):
-            marks = ", ".join(["%s"] * len(batch))
+            where, params = id_in(f"s.{q('lead_id')}", batch)
             cursor.execute(
-                f"SELECT {columns} FROM {score} s{join} "  # noqa: S608
-                f"WHERE s.{q('lead_id')} IN ({marks})",
-                batch,
+                f"SELECT {columns} FROM {score} s{join} WHERE {where}",  # noqa: S608
+                params,
             )
             for r in cursor.fetchall():
                 anchors = [
@@ -381,15 +388,14 @@ def person_lead_rows(person_ids: Sequence[int], *, lock: bool = True) -> list[Le
     if not ids:
         return []
     q = connection.ops.quote_name
-    marks = ", ".join(["%s"] * len(ids))
+    where, params = id_in(q("person_id"), ids)
     lock_sql = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
     native_uuid = connection.features.has_native_uuid_field
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {q('id')}, {q('uuid')}, {q('person_id')}, {q('stage')} "  # noqa: S608
-            f"FROM {q(Lead._meta.db_table)} WHERE {q('person_id')} IN ({marks}) "
-            f"ORDER BY {q('id')}{lock_sql}",
-            ids,
+            f"FROM {q(Lead._meta.db_table)} WHERE {where} ORDER BY {q('id')}{lock_sql}",
+            params,
         )
         rows = cursor.fetchall()
     return [
@@ -603,18 +609,51 @@ _WRITE_COLUMNS = [
 ]
 
 
-def _upsert(table: str, columns: list[str], rows: list[list], *, casts: dict, batch: int) -> None:
+def _pg_array_types(model, columns: list[str]) -> list[str]:
+    """The PostgreSQL array type of each column (for ``unnest``); JSON goes in as text."""
+    types = []
+    for name in columns:
+        field = model._meta.get_field(name.removesuffix("_id"))
+        db_type = field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+        types.append("text" if db_type == "jsonb" else db_type)
+    return types
+
+
+def _upsert(model, columns: list[str], rows: list[list], *, batch: int) -> None:
     """INSERT … ON CONFLICT (lead_id) DO UPDATE, ``batch`` rows per statement (SQLite and
-    PostgreSQL). Identifiers are ours and quoted; every value is a parameter."""
+    PostgreSQL). Identifiers are ours and quoted; every value is a parameter.
+
+    On PostgreSQL the rows go in as one array per column (``unnest``): a statement with
+    thousands of placeholders costs psycopg more to parse than the database to run."""
+    if not rows:
+        return
     q = connection.ops.quote_name
+    table = q(model._meta.db_table)
     names = ", ".join(q(c) for c in columns)
     updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns[1:])
-    row_sql = "(" + ", ".join(f"%s{casts.get(c, '')}" for c in columns) + ")"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            types = _pg_array_types(model, columns)
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            selected = ", ".join(
+                f"u.c{i}::jsonb"
+                if model._meta.get_field(c).get_internal_type() == "JSONField"
+                else f"u.c{i}"
+                for i, c in enumerate(columns)
+            )
+            aliases = ", ".join(f"c{i}" for i in range(len(columns)))
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {selected} "  # noqa: S608
+                f"FROM unnest({arrays}) AS u({aliases}) "
+                f"ON CONFLICT (lead_id) DO UPDATE SET {updates}",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+            return
+        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             cursor.execute(
-                f"INSERT INTO {q(table)} ({names}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
                 f"ON CONFLICT (lead_id) DO UPDATE SET {updates}",
                 [v for row in chunk for v in row],
             )
@@ -644,15 +683,8 @@ def scores_write(outcomes: Sequence[Outcome], *, batch: int = 250) -> None:
         rows.append(values)
         # JSON text (cast on PostgreSQL): much cheaper than the field's adapter.
         states.append([s.lead_id, json.dumps(s.kept, separators=(",", ":"))])
-    _upsert(LeadScore._meta.db_table, _WRITE_COLUMNS, rows, casts={}, batch=batch)
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    _upsert(
-        LeadScoreState._meta.db_table,
-        ["lead_id", "kept"],
-        states,
-        casts={"kept": cast},
-        batch=batch * 2,
-    )
+    _upsert(LeadScore, _WRITE_COLUMNS, rows, batch=batch)
+    _upsert(LeadScoreState, ["lead_id", "kept"], states, batch=batch * 2)
 
 
 def transition_reason(
