@@ -71,13 +71,11 @@ _INSERT_FIELDS = (
 )
 
 
-def _max_params() -> int:
-    if connection.vendor == "sqlite":
-        import sqlite3
+def _sqlite_max_params() -> int:
+    import sqlite3
 
-        # Django assumes SQLite's old default of 999; the real limit is far higher today.
-        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    return connection.features.max_query_params or 65_535
+    # Django assumes SQLite's old default of 999; the real limit is far higher today.
+    return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 def _adapter(field):
@@ -95,25 +93,23 @@ def _adapter(field):
 
 
 def activities_insert(activities: list[Activity]) -> None:
-    """Insert new timeline entries (built, not saved) with multi-row INSERTs and set their
-    ids, like ``bulk_create`` (no signals, no ``save``) - but with each value adapted by its
-    field directly and as many rows per statement as the database takes: building
-    ``bulk_create``'s SQL cost more than the database's work for the rows."""
+    """Insert new timeline entries (built, not saved) and set their ids, like
+    ``bulk_create`` (no signals, no ``save``) - but with each value adapted by its field
+    directly and as many rows per statement as SQLite takes (PostgreSQL: one statement):
+    building ``bulk_create``'s SQL cost more than the database's work for the rows."""
     if not activities:
         return
     connection.ensure_connection()
     fields = [Activity._meta.get_field(name) for name in _INSERT_FIELDS]
-    q = connection.ops.quote_name
-    columns = ", ".join(q(f.column) for f in fields)
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    row_sql = "(" + ", ".join("%s" + (json_cast if f.name == "payload" else "") for f in fields)
-    row_sql += ")"
     attnames = [f.attname for f in fields]
     preps = [_adapter(f) for f in fields]
     if connection.vendor == "postgresql":
         _activities_insert_pg(activities, fields, attnames, preps)
         return
-    per_statement = max(1, min(1000, (_max_params() - 1) // len(fields)))
+    q = connection.ops.quote_name
+    columns = ", ".join(q(f.column) for f in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = max(1, min(1000, (_sqlite_max_params() - 1) // len(fields)))
     with connection.cursor() as cursor:
         for start in range(0, len(activities), per_statement):
             chunk = activities[start : start + per_statement]
