@@ -628,8 +628,11 @@ def database_counts() -> dict[str, int]:
         "leads": Lead.objects.count(),
         "persons": Person.objects.count(),
         "companies": Company.objects.count(),
-        "stage_changes": StageChange.objects.count(),
-        "activities": Activity.objects.count(),
+        # Scoring at intake hands some leads to sales at once (a second stage change, its
+        # timeline entry and routing's): count what the intake itself must write.
+        "stage_changes": StageChange.objects.filter(from_stage="").count(),
+        "activities": Activity.objects.filter(type="api_intake").count(),
+        "handed_off": StageChange.objects.filter(from_stage="new", to_stage="mql").count(),
         "idempotency_keys": IdempotencyKey.objects.count(),
         "baseline_rows": BaselineLead.objects.count(),
     }
@@ -720,7 +723,8 @@ def print_report(
     print(
         f"database after the run: {counts['leads']} leads, {counts['persons']} persons "
         f"({returning} leads from returning persons), {counts['companies']} companies, "
-        f"{counts['activities']} activities; {counts['baseline_rows']} baseline rows"
+        f"{counts['activities']} intake timeline entries, {counts['handed_off']} leads handed "
+        f"to sales at intake by scoring; {counts['baseline_rows']} baseline rows"
     )
     if counts["duplicate_companies"]:
         print(

@@ -147,11 +147,12 @@ def post_events(request: HttpRequest):
     from leadwerk.scoring.selectors import score_brief
 
     touched = {o.lead.pk: o for o in result.outcomes}
-    lead_uuids = dict(
-        Lead.objects.filter(pk__in={r.activity.lead_id for r in result.events}).values_list(
-            "pk", "uuid"
-        )
-    )
+    # The events' leads are open leads of their persons, which scoring has just loaded;
+    # only the others (no active model) are read.
+    lead_uuids = {pk: o.lead.uuid for pk, o in touched.items()}
+    missing = {r.activity.lead_id for r in result.events} - set(lead_uuids) - {None}
+    if missing:
+        lead_uuids.update(Lead.objects.filter(pk__in=missing).values_list("pk", "uuid"))
     return Status(
         201,
         {

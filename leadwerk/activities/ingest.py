@@ -3,10 +3,11 @@ together with the new scores (a batch is all-or-nothing)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from leadwerk.contacts.models import Person
@@ -54,6 +55,117 @@ def _describe_future(delta: timedelta) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} hours"
     return f"{seconds:.0f} seconds"
+
+
+_INSERT_FIELDS = (
+    "uuid",
+    "person",
+    "lead",
+    "type",
+    "occurred_at",
+    "actor",
+    "subject",
+    "payload",
+    "restricted",
+    "created_at",
+)
+
+
+def _sqlite_max_params() -> int:
+    import sqlite3
+
+    # Django assumes SQLite's old default of 999; the real limit is far higher today.
+    return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
+def _adapter(field):
+    """The function that turns a value of ``field`` into the database's parameter: what
+    ``get_db_prep_save`` ends in for the types of the timeline table, without its checks."""
+    ops = connection.ops
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        return ops.adapt_datetimefield_value
+    if kind == "UUIDField" and not connection.features.has_native_uuid_field:
+        return lambda value: value.hex
+    if kind == "JSONField":
+        return lambda value: ops.adapt_json_value(value, field.encoder)
+    return lambda value: value
+
+
+def activities_insert(activities: list[Activity]) -> None:
+    """Insert new timeline entries (built, not saved) and set their ids, like
+    ``bulk_create`` (no signals, no ``save``) - but with each value adapted by its field
+    directly and as many rows per statement as SQLite takes (PostgreSQL: one statement):
+    building ``bulk_create``'s SQL cost more than the database's work for the rows."""
+    if not activities:
+        return
+    connection.ensure_connection()
+    fields = [Activity._meta.get_field(name) for name in _INSERT_FIELDS]
+    attnames = [f.attname for f in fields]
+    preps = [_adapter(f) for f in fields]
+    if connection.vendor == "postgresql":
+        _activities_insert_pg(activities, fields, attnames, preps)
+        return
+    q = connection.ops.quote_name
+    columns = ", ".join(q(f.column) for f in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = max(1, min(1000, (_sqlite_max_params() - 1) // len(fields)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(activities), per_statement):
+            chunk = activities[start : start + per_statement]
+            params = [
+                prep(getattr(a, attname))
+                for a in chunk
+                for attname, prep in zip(attnames, preps, strict=True)
+            ]
+            cursor.execute(
+                f"INSERT INTO {q(Activity._meta.db_table)} ({columns}) "  # noqa: S608
+                f"VALUES {', '.join([row_sql] * len(chunk))} RETURNING {q('id')}",
+                params,
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            # Rows come back in the order of VALUES (bulk_create relies on the same).
+            for a, pk in zip(chunk, ids, strict=True):
+                a.pk = pk
+                a._state.adding = False
+                a._state.db = connection.alias
+
+
+def _activities_insert_pg(activities: list[Activity], fields, attnames, preps) -> None:
+    """PostgreSQL: one statement with one array per column (``unnest``) - a statement with
+    thousands of placeholders costs psycopg more to parse than the database to insert. The
+    new ids are matched to the rows by their uuids."""
+    q = connection.ops.quote_name
+    types, selected = [], []
+    for i, f in enumerate(fields):
+        db_type = f.rel_db_type(connection) if f.is_relation else f.db_type(connection)
+        if db_type == "jsonb":
+            types.append("text")
+            selected.append(f"u.c{i}::jsonb")
+        else:
+            types.append(db_type)
+            selected.append(f"u.c{i}")
+    columns = ", ".join(q(f.column) for f in fields)
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    aliases = ", ".join(f"c{i}" for i in range(len(fields)))
+    params = []
+    for f, attname, prep in zip(fields, attnames, preps, strict=True):
+        if f.get_internal_type() == "JSONField":
+            params.append([json.dumps(getattr(a, attname), cls=f.encoder) for a in activities])
+        else:
+            params.append([prep(getattr(a, attname)) for a in activities])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(Activity._meta.db_table)} ({columns}) "  # noqa: S608
+            f"SELECT {', '.join(selected)} FROM unnest({arrays}) AS u({aliases}) "
+            f"RETURNING {q('id')}, {q('uuid')}",
+            params,
+        )
+        ids = {uuid: pk for pk, uuid in cursor.fetchall()}
+    for a in activities:
+        a.pk = ids[a.uuid]
+        a._state.adding = False
+        a._state.db = connection.alias
 
 
 def events_record(
@@ -139,7 +251,7 @@ def events_record(
             )
             for e, person in zip(events, persons, strict=True)
         ]
-        Activity.objects.bulk_create(activities)
+        activities_insert(activities)
         for e, person in zip(events, persons, strict=True):
             if e.visitor_id is not None:
                 visitor_identify(visitor_id=e.visitor_id, person=person, now=now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 from uuid import UUID
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -21,7 +22,15 @@ def _jsonable(value: dict | None) -> dict:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, default=str))
 
 
-def audit_record(
+def audit_record(**fields: Any) -> AuditEntry:
+    """Append one entry (the arguments of ``audit_entry``). Call inside the use case's
+    transaction."""
+    entry = audit_entry(**fields)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry(
     *,
     action: AuditAction,
     object_type: str,
@@ -32,15 +41,16 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEntry:
-    """Append one entry. ``person`` (a Person or its UUID) marks whose personal data the entry
-    holds, so that erasure can find it. Call inside the use case's transaction."""
+    """An entry, not saved yet (``audit_record`` saves one, ``audit_record_many`` several).
+    ``person`` (a Person or its UUID) marks whose personal data the entry holds, so that
+    erasure can find it."""
     meta = current_request_meta()
     person_uuid = None
     if person is not None:
         person_uuid = person if isinstance(person, UUID) else getattr(person, "uuid", None)
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor,
         actor_label=actor.get_username() if actor is not None else "",
         action=action,
@@ -53,6 +63,14 @@ def audit_record(
         ip=meta.ip,
         user_agent=meta.user_agent,
     )
+
+
+def audit_record_many(entries: list[AuditEntry]) -> None:
+    """Append several entries made by ``audit_entry`` with one INSERT (a use case that
+    records more than one change, e.g. an intake creating a person, a company and a lead).
+    Call inside the use case's transaction."""
+    if entries:
+        AuditEntry.objects.bulk_create(entries)
 
 
 REDACTED = "[erased]"

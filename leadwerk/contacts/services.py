@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 
 from leadwerk.dedup.services import company_intake_check, person_intake_check
 
 from .models import Company, Person
-from .normalization import company_name_key, company_name_split, domain_from_website, email_key
+from .normalization import (
+    company_name_key,
+    company_name_split,
+    domain_from_website,
+    email_key,
+    federal_state_for,
+)
 from .phone import phone_normalize
 
 PERSON_FIELDS = ("salutation", "title", "first_name", "last_name", "job_title", "language")
@@ -52,6 +60,43 @@ def _merge_into(obj, values: dict[str, object]) -> tuple[dict, dict]:
     return filled, differing
 
 
+def _company_find(*, domain: str, key: str, country: str) -> Company | None:
+    company = None
+    if domain:
+        company = Company.objects.filter(domain=domain).order_by("id").first()
+    if company is None and key:
+        candidates = Company.objects.filter(name_key=key)
+        if country:
+            candidates = candidates.filter(country__in=[country, ""])
+        if domain:
+            candidates = candidates.filter(domain="")
+        company = candidates.order_by("id").first()
+    return company
+
+
+def _lock_keys(*keys: str) -> None:
+    """PostgreSQL advisory locks on these keys until the transaction ends, always taken in
+    the same order (so two transactions never wait for each other crosswise)."""
+    ids = sorted(
+        {
+            int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(), "big", signed=True)
+            for k in keys
+            if k.partition(":")[2]
+        }
+    )
+    with connection.cursor() as cursor:
+        for lock_id in ids:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
+def _federal_state(country: str, postal_code: str) -> str:
+    """The German federal state from the postal code (routing rules use it), '' if the
+    company is not in Germany or the code is unknown."""
+    if (country or settings.LEADWERK_DEFAULT_COUNTRY) != "DE":
+        return ""
+    return federal_state_for(postal_code.strip())
+
+
 def company_match_or_create(
     *,
     name: str,
@@ -73,16 +118,13 @@ def company_match_or_create(
     legal_form = legal_form or split_form
     domain = domain_from_website(website)
     key = company_name_key(base_name)
-    company = None
-    if domain:
-        company = Company.objects.filter(domain=domain).order_by("id").first()
-    if company is None and key:
-        candidates = Company.objects.filter(name_key=key)
-        if country:
-            candidates = candidates.filter(country__in=[country, ""])
-        if domain:
-            candidates = candidates.filter(domain="")
-        company = candidates.order_by("id").first()
+    company = _company_find(domain=domain, key=key, country=country)
+    if company is None and connection.vendor == "postgresql":
+        # Two parallel intakes of the same new company would both miss it and both create
+        # it: the first to lock its keys creates, the other waits and then finds it.
+        # (SQLite takes its single write lock at BEGIN, so its intakes never overlap.)
+        _lock_keys(f"company-domain:{domain}" if domain else "", f"company-name:{key}")
+        company = _company_find(domain=domain, key=key, country=country)
     values = {
         "website": website,
         "industry": industry,
@@ -93,6 +135,7 @@ def company_match_or_create(
         "city": city,
         "vat_id": vat_id,
         "legal_form": legal_form,
+        "federal_state": _federal_state(country, postal_code),
     }
     if company is None:
         company = Company.objects.create(name=base_name, name_key=key, domain=domain, **values)

@@ -303,14 +303,38 @@ def candidate_upsert(kind: Kind, a_id: int, b_id: int, match: Match, found_by: s
     )
 
 
+def _shares_a_key(kind: Kind, obj_id: int) -> bool | None:
+    """Whether another record has one of the blocking keys stored for this one, in one
+    indexed query; None when none are stored for it (the caller then computes them)."""
+    q = connection.ops.quote_name
+    table = q(MatchKey._meta.db_table)
+    key_col, obj_col, entity_col = q("key"), q("object_id"), q("entity")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT mine.{key_col}, COUNT(other.{obj_col}) FROM {table} mine "  # noqa: S608
+            f"LEFT JOIN {table} other ON other.{entity_col} = mine.{entity_col} "
+            f"AND other.{key_col} = mine.{key_col} AND other.{obj_col} <> mine.{obj_col} "
+            f"WHERE mine.{entity_col} = %s AND mine.{obj_col} = %s GROUP BY mine.{key_col}",
+            [kind.entity, obj_id],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return any(count for _key, count in rows)
+
+
 def _intake_check(kind: Kind, obj, *, found_by: str, actor=None):
     """Check a newly created record against the database; returns the record to use (the
     existing one after an automatic merge)."""
+    # Usually no other record shares a blocking key with a new one: the keys written when
+    # it was saved tell so in one query, without loading and scoring anything.
+    if _shares_a_key(kind, obj.id) is False:
+        return obj
     row = _rows(kind, kind.model.objects.filter(id=obj.id))[0]
     matches = candidates_for(kind, row, exclude_id=obj.id)
-    config = settings_get()
     if not matches:
         return obj
+    config = settings_get()
     best = matches[0]
     if best.probability >= config.auto_merge_threshold:
         survivor = kind.model.objects.get(id=best.other_id)

@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from leadwerk.activities.choices import RESPONSE_TYPES, ActivityType
+from leadwerk.activities.models import Activity
 from leadwerk.activities.services import activity_record
 from leadwerk.activities.tracking import visitor_identify
 from leadwerk.audit.choices import AuditAction
-from leadwerk.audit.services import audit_record
+from leadwerk.audit.services import audit_entry, audit_record, audit_record_many
 from leadwerk.campaigns.selectors import campaign_by_slug, channel_by_slug
 from leadwerk.contacts.services import company_match_or_create, person_match_or_create
 from leadwerk.errors import Conflict, DomainValidationError, FieldError
@@ -43,6 +44,10 @@ class IntakeResult:
     lead: Lead
     replayed: bool = False
     person_created: bool = False
+    # For scoring in the same transaction: the intake's timeline entry, and whether matching
+    # changed what fit rules see (a gap of the person or company filled).
+    activity: Activity | None = None
+    facts_changed: bool = False
 
 
 def _body_hash(data: LeadIn) -> str:
@@ -119,7 +124,7 @@ def lead_intake(
             )
             if visitor_id:
                 visitor_identify(visitor_id=visitor_id, person=result.lead.person)
-            _score(result.lead)
+            _score_intake(result, visitor_joined=bool(visitor_id))
             # Direct inquiries of channels that skip marketing qualification: route at once.
             transaction.on_commit(
                 partial(
@@ -182,8 +187,8 @@ def _external_id_check(*, channel, external_id: str) -> None:
 def _intake(
     *, data: LeadIn, channel, campaign, source: LeadSource, actor, context: dict | None
 ) -> IntakeResult:
-    if data.external_id:
-        _external_id_check(channel=channel, external_id=data.external_id)
+    # A taken external_id is not looked up first: the unique constraint refuses the lead's
+    # INSERT and lead_intake answers with the same Conflict (nothing stays written).
     company_match = None
     if data.company is not None:
         c = data.company
@@ -244,51 +249,54 @@ def _intake(
             payload[f"{label}_differing"] = match.differing
     if context:
         payload["context"] = context
-    if person_match.created:
-        audit_record(
-            action=AuditAction.CREATE,
-            actor=actor,
-            object_type="person",
-            object_id=person.uuid,
-            person=person,
-            summary=f"person {person} created ({source})",
-            after={k: getattr(person, k) for k in ("first_name", "last_name", "email", "phone")},
-        )
-    elif person_match.filled:
-        audit_record(
-            action=AuditAction.UPDATE,
-            actor=actor,
-            object_type="person",
-            object_id=person.uuid,
-            person=person,
-            summary=f"person {person} completed ({source})",
-            after=person_match.filled,
+    audits = []
+    if person_match.created or person_match.filled:
+        if person_match.created:
+            action, verb = AuditAction.CREATE, "created"
+            after = {k: getattr(person, k) for k in ("first_name", "last_name", "email", "phone")}
+        else:
+            action, verb, after = AuditAction.UPDATE, "completed", person_match.filled
+        audits.append(
+            audit_entry(
+                action=action,
+                actor=actor,
+                object_type="person",
+                object_id=person.uuid,
+                person=person,
+                summary=f"person {person} {verb} ({source})",
+                after=after,
+            )
         )
     if company_match is not None and company_match.created:
-        audit_record(
+        audits.append(
+            audit_entry(
+                action=AuditAction.CREATE,
+                actor=actor,
+                object_type="company",
+                object_id=company_match.obj.uuid,
+                person=person,
+                summary=f"company {company_match.obj} created",
+                after={"name": company_match.obj.name},
+            )
+        )
+    audits.append(
+        audit_entry(
             action=AuditAction.CREATE,
             actor=actor,
-            object_type="company",
-            object_id=company_match.obj.uuid,
+            object_type="lead",
+            object_id=lead.uuid,
             person=person,
-            summary=f"company {company_match.obj} created",
-            after={"name": company_match.obj.name},
+            summary=f"lead for {person} created ({source}, {channel.slug})",
+            after={
+                "stage": Stage.NEW,
+                "channel": channel.slug,
+                "source": source,
+                "campaign": campaign.slug if campaign else None,
+            },
         )
-    audit_record(
-        action=AuditAction.CREATE,
-        actor=actor,
-        object_type="lead",
-        object_id=lead.uuid,
-        person=person,
-        summary=f"lead for {person} created ({source}, {channel.slug})",
-        after={
-            "stage": Stage.NEW,
-            "channel": channel.slug,
-            "source": source,
-            "campaign": campaign.slug if campaign else None,
-        },
     )
-    activity_record(
+    audit_record_many(audits)
+    activity = activity_record(
         person=person,
         lead=lead,
         type=_INTAKE_ACTIVITY[source],
@@ -297,7 +305,12 @@ def _intake(
         payload=payload,
         occurred_at=now,
     )
-    return IntakeResult(lead, person_created=person_match.created)
+    return IntakeResult(
+        lead,
+        person_created=person_match.created,
+        activity=activity,
+        facts_changed=bool(person_match.filled or (company_match and company_match.filled)),
+    )
 
 
 def lead_transition(*, lead: Lead, to_stage: str, actor, reason: str = "") -> StageChange:
@@ -306,7 +319,8 @@ def lead_transition(*, lead: Lead, to_stage: str, actor, reason: str = "") -> St
     if to_stage not in Stage.values:
         raise DomainValidationError([FieldError(("to",), f"unknown stage '{to_stage}'")])
     with transaction.atomic():
-        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        # Locks only the lead's row; the person comes along for the timeline entry.
+        lead = Lead.objects.select_for_update(of=("self",)).select_related("person").get(pk=lead.pk)
         allowed = TRANSITIONS[lead.stage]
         if to_stage not in allowed:
             names = ", ".join(str(Stage(s).label) for s in sorted(allowed)) or _("none")
@@ -516,6 +530,26 @@ def lead_log_activity(
             lead.save(update_fields=["first_response_at", "updated_at"])
             routing_hooks.first_response(lead=lead)
         _score(lead)
+
+
+def _score_intake(result: IntakeResult, *, visitor_joined: bool) -> None:
+    """Score the new lead in the intake's transaction (scoring may move it to MQL), taking
+    in only the intake's timeline entry where that gives the same result: a new person has
+    no other events (unless a visitor's page views were just joined), and the person's
+    other scored leads only need the new event unless matching filled a gap that fit rules
+    may test."""
+    from leadwerk.scoring.services import lead_intake_score, scoring_fact
+
+    lead = result.lead
+    if result.activity is None or visitor_joined:
+        _score(lead)
+        return
+    lead_intake_score(
+        lead=lead,
+        events=[scoring_fact(result.activity)],
+        person_new=result.person_created,
+        others_changed=result.facts_changed,
+    )
 
 
 def _score(lead: Lead) -> None:

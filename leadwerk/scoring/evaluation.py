@@ -76,6 +76,32 @@ def active_model() -> ScoringModel | None:
     return ScoringModel.objects.filter(status=ModelStatus.ACTIVE).first()
 
 
+# Versions scoring has used, by (id, uuid): number and config never change, so only which
+# version is active is read per use (a narrow query instead of the row with its config,
+# decoded and compiled each time). The uuid tells a new row from a reused id.
+_SCORING_MODELS: dict[tuple[int, UUID], ScoringModel] = {}
+
+
+def active_model_for_scoring() -> ScoringModel | None:
+    """The active version for scoring (its id, number and config; a per-process copy: do
+    not show its status or dates)."""
+    row = (
+        ScoringModel.objects.filter(status=ModelStatus.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", "uuid")
+        .first()
+    )
+    if row is None:
+        return None
+    model = _SCORING_MODELS.get(row)
+    if model is None:
+        if len(_SCORING_MODELS) >= 16:
+            _SCORING_MODELS.clear()
+        model = _SCORING_MODELS[row] = ScoringModel.objects.get(pk=row[0])
+        compiled(model)
+    return model
+
+
 def epoch(moment: datetime) -> float:
     return moment.timestamp()
 
@@ -308,21 +334,74 @@ class OldScore:
     anchors: list[Anchor]
 
 
+def id_in(column: str, ids: Sequence[int]) -> tuple[str, list]:
+    """``column IN (…ids)`` as SQL and parameters; on PostgreSQL one array parameter
+    (``= ANY``), which psycopg does not have to parse out of a long statement."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _in_batches(ids: Sequence[int], reserved: int = 0):
+    """``ids`` in slices that fit one statement's parameters."""
+    size = max(1, (connection.features.max_query_params or 30_000) - reserved)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def old_scores(lead_ids: Sequence[int], *, state: bool = False) -> dict[int, OldScore]:
     """The stored scores of these leads; with ``state`` also what taking in new events
-    needs (the kept events of capped rules)."""
+    needs (the kept events of capped rules). One plain query per batch of ids: an event
+    batch asks for hundreds of leads, and building the ORM's IN list and converting its
+    rows cost more than reading them."""
+    q = connection.ops.quote_name
+    score, kept = q(LeadScore._meta.db_table), q(LeadScoreState._meta.db_table)
     fields = ["lead_id", "model_id", "zone", "fit_grade", "fit_points", "counted"]
-    fields += ANCHOR_FIELDS
-    kept = (
-        dict(LeadScoreState.objects.filter(lead_id__in=lead_ids).values_list("lead_id", "kept"))
-        if state
-        else {}
-    )
+    columns = ", ".join(f"s.{q(c)}" for c in [*fields, *ANCHOR_FIELDS])
+    join = ""
+    if state:
+        columns += f", k.{q('kept')}"
+        join = f" LEFT JOIN {kept} k ON k.{q('lead_id')} = s.{q('lead_id')}"
     out = {}
-    for r in LeadScore.objects.filter(lead_id__in=lead_ids).values_list(*fields):
-        anchors = [Anchor(r[6 + 3 * i], r[7 + 3 * i], r[8 + 3 * i]) for i in range(MAX_GROUPS)]
-        out[r[0]] = OldScore(r[1], r[2], r[3], r[4], r[5], kept.get(r[0], {}), anchors)
+    with connection.cursor() as cursor:
+        for batch in _in_batches(sorted(set(lead_ids))):
+            where, params = id_in(f"s.{q('lead_id')}", batch)
+            cursor.execute(
+                f"SELECT {columns} FROM {score} s{join} WHERE {where}",  # noqa: S608
+                params,
+            )
+            for r in cursor.fetchall():
+                anchors = [
+                    Anchor(r[6 + 3 * i], r[7 + 3 * i], r[8 + 3 * i]) for i in range(MAX_GROUPS)
+                ]
+                state_value = r[6 + 3 * MAX_GROUPS] if state else None
+                if isinstance(state_value, str | bytes):
+                    state_value = json.loads(state_value)
+                out[r[0]] = OldScore(r[1], r[2], r[3], r[4], r[5], state_value or {}, anchors)
     return out
+
+
+def person_lead_rows(person_ids: Sequence[int], *, lock: bool = True) -> list[LeadRow]:
+    """The leads of these persons as rows without facts, locked in id order (the lock order
+    shared by every writer) - ``lead_rows(..., facts=False)`` in one plain query."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return []
+    q = connection.ops.quote_name
+    where, params = id_in(q("person_id"), ids)
+    lock_sql = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
+    native_uuid = connection.features.has_native_uuid_field
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {q('id')}, {q('uuid')}, {q('person_id')}, {q('stage')} "  # noqa: S608
+            f"FROM {q(Lead._meta.db_table)} WHERE {where} ORDER BY {q('id')}{lock_sql}",
+            params,
+        )
+        rows = cursor.fetchall()
+    return [
+        LeadRow(pk, uuid if native_uuid else UUID(uuid), person_id, stage, {})
+        for pk, uuid, person_id, stage in rows
+    ]
 
 
 @dataclass(slots=True)
@@ -498,6 +577,25 @@ def score_new_events(
     return outcomes
 
 
+def score_instance(score: ScoreRow) -> LeadScore:
+    """The LeadScore row ``scores_write`` writes for ``score``, as an instance (unsaved, for
+    showing it without reading it back)."""
+    obj = LeadScore(
+        lead_id=score.lead_id,
+        model=score.model,
+        fit_points=score.fit_points,
+        fit_grade=score.fit_grade,
+        zone=score.zone,
+        counted=score.counted,
+        next_check_at=score.next_check_at,
+        computed_at=score.computed_at,
+    )
+    obj.set_anchors(score.anchors)
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj
+
+
 _WRITE_COLUMNS = [
     "lead_id",
     "model_id",
@@ -511,18 +609,51 @@ _WRITE_COLUMNS = [
 ]
 
 
-def _upsert(table: str, columns: list[str], rows: list[list], *, casts: dict, batch: int) -> None:
+def _pg_array_types(model, columns: list[str]) -> list[str]:
+    """The PostgreSQL array type of each column (for ``unnest``); JSON goes in as text."""
+    types = []
+    for name in columns:
+        field = model._meta.get_field(name.removesuffix("_id"))
+        db_type = field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+        types.append("text" if db_type == "jsonb" else db_type)
+    return types
+
+
+def _upsert(model, columns: list[str], rows: list[list], *, batch: int) -> None:
     """INSERT … ON CONFLICT (lead_id) DO UPDATE, ``batch`` rows per statement (SQLite and
-    PostgreSQL). Identifiers are ours and quoted; every value is a parameter."""
+    PostgreSQL). Identifiers are ours and quoted; every value is a parameter.
+
+    On PostgreSQL the rows go in as one array per column (``unnest``): a statement with
+    thousands of placeholders costs psycopg more to parse than the database to run."""
+    if not rows:
+        return
     q = connection.ops.quote_name
+    table = q(model._meta.db_table)
     names = ", ".join(q(c) for c in columns)
     updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns[1:])
-    row_sql = "(" + ", ".join(f"%s{casts.get(c, '')}" for c in columns) + ")"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            types = _pg_array_types(model, columns)
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            selected = ", ".join(
+                f"u.c{i}::jsonb"
+                if model._meta.get_field(c).get_internal_type() == "JSONField"
+                else f"u.c{i}"
+                for i, c in enumerate(columns)
+            )
+            aliases = ", ".join(f"c{i}" for i in range(len(columns)))
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {selected} "  # noqa: S608
+                f"FROM unnest({arrays}) AS u({aliases}) "
+                f"ON CONFLICT (lead_id) DO UPDATE SET {updates}",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+            return
+        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             cursor.execute(
-                f"INSERT INTO {q(table)} ({names}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
                 f"ON CONFLICT (lead_id) DO UPDATE SET {updates}",
                 [v for row in chunk for v in row],
             )
@@ -552,15 +683,8 @@ def scores_write(outcomes: Sequence[Outcome], *, batch: int = 250) -> None:
         rows.append(values)
         # JSON text (cast on PostgreSQL): much cheaper than the field's adapter.
         states.append([s.lead_id, json.dumps(s.kept, separators=(",", ":"))])
-    _upsert(LeadScore._meta.db_table, _WRITE_COLUMNS, rows, casts={}, batch=batch)
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    _upsert(
-        LeadScoreState._meta.db_table,
-        ["lead_id", "kept"],
-        states,
-        casts={"kept": cast},
-        batch=batch * 2,
-    )
+    _upsert(LeadScore, _WRITE_COLUMNS, rows, batch=batch)
+    _upsert(LeadScoreState, ["lead_id", "kept"], states, batch=batch * 2)
 
 
 def transition_reason(
@@ -595,9 +719,8 @@ def transition_apply(
     from leadwerk.leads.services import lead_transition
 
     cm = compiled(model)
-    lead = Lead.objects.select_related("person").get(pk=lead_id)
     change = lead_transition(
-        lead=lead,
+        lead=Lead(pk=lead_id),  # it reads and locks the row itself
         to_stage=action,
         actor=None,
         reason=transition_reason(

@@ -22,17 +22,22 @@ from .decay import engagement_at
 from .engine import EventFact
 from .evaluation import (
     WATCHED_STAGES,
+    LeadRow,
     OldScore,
     Outcome,
     active_model,
+    active_model_for_scoring,
     compiled,
     decide,
     epoch,
+    lead_facts,
     lead_rows,
     leads_locked,
     next_check,
     old_scores,
     outcomes_apply,
+    person_lead_rows,
+    score_instance,
     score_leads,
     score_new_events,
     transition_apply,
@@ -61,23 +66,27 @@ def persons_rescore(
     person_ids: Iterable[int],
     now: datetime | None = None,
     new_events: dict[int, list[EventFact]] | None = None,
+    model: ScoringModel | None = None,
+    known_facts: dict[int, dict] | None = None,
 ) -> list[Outcome]:
     """Score the open leads of these persons with the active model and make the stage changes
     the scores call for. Call inside the transaction that wrote the persons' new events.
 
     With ``new_events`` (by person; exactly the events just written) a lead already scored
     by the active model only takes those in; every other lead is scored from its whole
-    history."""
-    model = active_model()
+    history. ``model``: the active version, when the caller has just read it;
+    ``known_facts``: the fit facts of leads the caller has in memory (by lead id)."""
+    model = model or active_model_for_scoring()
     ids = sorted(set(person_ids))
     if model is None or not ids:
         return []
     now = now or timezone.now()
-    with transaction.atomic():
+    # No savepoint: callers run this inside their use case's transaction and let errors
+    # roll the whole use case back.
+    with transaction.atomic(savepoint=False):
         # By person only, the stage is checked here: SQLite would otherwise walk the stage
         # index through every open lead (see evaluation.events_by_person).
-        qs = Lead.objects.filter(person_id__in=ids)
-        leads = [lead for lead in lead_rows(qs, facts=False) if lead.stage in OPEN_STAGES]
+        leads = [lead for lead in person_lead_rows(ids) if lead.stage in OPEN_STAGES]
         if not leads:
             return []
         existing = old_scores([lead.pk for lead in leads], state=new_events is not None)
@@ -94,7 +103,14 @@ def persons_rescore(
             done = {lead.pk for lead in current}
             leads = [lead for lead in leads if lead.pk not in done]
         if leads:
-            full = lead_rows(Lead.objects.filter(pk__in=[lead.pk for lead in leads]), lock=False)
+            if known_facts and all(lead.pk in known_facts for lead in leads):
+                full = [
+                    LeadRow(lead.pk, lead.uuid, lead.person_id, lead.stage, known_facts[lead.pk])
+                    for lead in leads
+                ]
+            else:
+                qs = Lead.objects.filter(pk__in=[lead.pk for lead in leads])
+                full = lead_rows(qs, lock=False)
             outcomes += score_leads(full, model=model, now=now, existing=existing)
         outcomes_apply(outcomes, model=model)
         sweep_ensure(_earliest(outcomes))
@@ -111,6 +127,48 @@ def scoring_fact(activity) -> EventFact:
         subject=activity.subject,
         payload=activity.payload if isinstance(activity.payload, dict) else {},
     )
+
+
+def lead_intake_score(
+    *,
+    lead: Lead,
+    events: list[EventFact],
+    person_new: bool,
+    others_changed: bool = False,
+) -> None:
+    """Score a lead just taken in, inside the intake's transaction; ``events`` are the
+    events the intake wrote for the person (``scoring_fact`` of each). Updates ``lead.stage``
+    if scoring moved it and puts the new score on ``lead.score`` (no second read).
+
+    ``person_new``: the person was created in this transaction and ``events`` are all they
+    have, so the lead is scored from them and its facts in memory (the lead with person,
+    company, channel and campaign loaded) without reading anything. Otherwise the person's
+    other leads scored by the active model take in just ``events`` (as after an event),
+    unless ``others_changed`` (matching filled a gap of the person or company that fit
+    rules may test): then they are scored anew, like the new lead."""
+    model = active_model_for_scoring()
+    if model is None:
+        return
+    now = timezone.now()
+    if person_new:
+        row = LeadRow(lead.pk, lead.uuid, lead.person_id, lead.stage, lead_facts(lead))
+        outcomes = score_leads(
+            [row], model=model, now=now, existing={}, events={lead.person_id: events}
+        )
+        outcomes_apply(outcomes, model=model)
+        sweep_ensure(_earliest(outcomes))
+    else:
+        outcomes = persons_rescore(
+            person_ids=[lead.person_id],
+            now=now,
+            new_events=None if others_changed else {lead.person_id: events},
+            model=model,
+            known_facts={lead.pk: lead_facts(lead)},
+        )
+    for outcome in outcomes:
+        if outcome.lead.pk == lead.pk:
+            lead.stage = outcome.lead.stage
+            LeadScore.lead.field.remote_field.set_cached_value(lead, score_instance(outcome.score))
 
 
 def lead_score_refresh(*, lead: Lead) -> None:

@@ -217,3 +217,27 @@ def test_contract_accepts_german_country_names_and_bands():
     data = payload(company={"name": "X", "country": "Österreich", "employees": "50–249"})
     assert data.company.country == "AT"
     assert data.company.employee_band == "50-249"
+
+
+@pytest.mark.parametrize(
+    ("country", "postal_code", "state"),
+    [("DE", "80331", "BY"), ("DE", " 50667 ", "NW"), ("", "20095", "HH"), ("AT", "1010", "")],
+)
+def test_the_federal_state_comes_from_a_german_postal_code(channel, country, postal_code, state):
+    company = {"name": "Beispiel GmbH", "country": country, "postal_code": postal_code}
+    lead_intake(data=payload(company=company), source=LeadSource.API)
+    assert Company.objects.get().federal_state == state
+
+
+def test_a_known_federal_state_is_not_overwritten_by_the_postal_code(channel):
+    first = lead_intake(data=payload(), source=LeadSource.API).lead.company
+    Company.objects.filter(pk=first.pk).update(federal_state="BE")
+    company = {
+        "name": first.name,
+        "website": "beispiel.de",
+        "country": "DE",
+        "postal_code": "80331",
+    }
+    result = lead_intake(data=payload(company=company), source=LeadSource.API)
+    first.refresh_from_db()
+    assert result.lead.company == first and first.federal_state == "BE"
