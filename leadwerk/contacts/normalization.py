@@ -476,8 +476,9 @@ def postal_code_clean(value: str, country: str = "") -> PostalCode:
     it back (and a note says so). Invalid codes are returned as typed with valid=False.
     """
     value = " ".join(value.split()).upper()
-    if value.startswith(("D-", "A-", "CH-")) and country in ("DE", "AT", "CH", ""):
-        value = value.split("-", 1)[1]
+    # Country prefixes ("D-80331"); all of them, so that cleaning twice changes nothing.
+    while value.startswith(("D-", "A-", "CH-")) and country in ("DE", "AT", "CH", ""):
+        value = value.split("-", 1)[1].strip()
     if not value:
         return PostalCode("", True)
     pattern = _POSTAL_PATTERNS.get(country)

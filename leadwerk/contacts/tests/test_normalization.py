@@ -264,6 +264,12 @@ def test_postal_code_clean_is_idempotent(value, country):
     assert postal_code_clean(once, country).value == once
 
 
+@pytest.mark.parametrize("value", ["A-A-", "D-D-80331", "D- 80331", "CH-A-"])
+def test_repeated_country_prefixes_are_all_removed(value):
+    once = postal_code_clean(value, "").value
+    assert once in ("", "80331") and postal_code_clean(once, "").value == once
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("DEATdeat0123456789 .-/")), max_size=16))
 def test_vat_id_clean_is_idempotent(value):
