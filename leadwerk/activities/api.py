@@ -143,7 +143,7 @@ def post_events(request: HttpRequest):
         raise HttpError(403, "only marketing, inside sales or admin users may post events")
     events, batch = _parse(request.body)
     result = events_record(events=events, batch=batch)
-    from leadwerk.leads.models import Lead
+    from leadwerk.leads.selectors import lead_scope
     from leadwerk.scoring.selectors import score_brief
 
     touched = {o.lead.pk: o for o in result.outcomes}
@@ -152,7 +152,8 @@ def post_events(request: HttpRequest):
     lead_uuids = {pk: o.lead.uuid for pk, o in touched.items()}
     missing = {r.activity.lead_id for r in result.events} - set(lead_uuids) - {None}
     if missing:
-        lead_uuids.update(Lead.objects.filter(pk__in=missing).values_list("pk", "uuid"))
+        leads = lead_scope(user=request.user).filter(pk__in=missing)
+        lead_uuids.update(leads.values_list("pk", "uuid"))
     return Status(
         201,
         {
